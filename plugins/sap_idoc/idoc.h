@@ -187,11 +187,16 @@ typedef struct idoc_set {
   struct idoc_value *values;
   size_t nvalues, values_cap;
   struct idoc_chunk *arena;
+  size_t chunk_hint;
   const char *root; /* XML root name (IDOCTYP or CIMTYP) when read */
 } idoc_set;
 
 idoc_set *idoc_set_new(void);
 void idoc_set_destroy(idoc_set **self_p);
+/* Reserves room for segs segments, values values and `bytes` of strings
+ * (decoders size it from the input). 0 or -1. */
+int idoc_set_reserve(idoc_set *set, size_t segs, size_t values,
+                     size_t bytes);
 /* Copies a string into the set's arena (NUL-terminated). */
 const char *idoc_set_strdup(idoc_set *set, const char *s, size_t len);
 

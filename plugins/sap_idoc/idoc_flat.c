@@ -155,6 +155,11 @@ int idoc_flat_decode(const idoc_registry *reg, const char *data, size_t len,
                      idoc_set *set, struct idoc_err *err) {
   static const struct idoc_flat_opts defaults = {0, 0, 1};
   if (!opts) opts = &defaults;
+  /* records are 1063 characters, mostly blank */
+  if (idoc_set_reserve(set, len / 1000 + 16, len / 120 + 64, len / 8 + 1024) < 0) {
+    idoc_err_set(err, "%s: out of memory", origin);
+    return -1;
+  }
   struct rec *r = malloc(sizeof *r);
   if (!r) {
     idoc_err_set(err, "out of memory");

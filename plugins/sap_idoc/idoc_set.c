@@ -59,10 +59,31 @@ void idoc_set_destroy(idoc_set **self_p) {
   *self_p = NULL;
 }
 
+int idoc_set_reserve(idoc_set *set, size_t segs, size_t values,
+                     size_t bytes) {
+  /* untouched capacity costs address space only, no page faults */
+  if (segs > set->segs_cap) {
+    void *n = realloc(set->segs, segs * sizeof *set->segs);
+    if (!n) return -1;
+    set->segs = n;
+    set->segs_cap = segs;
+  }
+  if (values > set->values_cap) {
+    void *n = realloc(set->values, values * sizeof *set->values);
+    if (!n) return -1;
+    set->values = n;
+    set->values_cap = values;
+  }
+  if (bytes > set->chunk_hint) set->chunk_hint = bytes;
+  return 0;
+}
+
 const char *idoc_set_strdup(idoc_set *set, const char *s, size_t len) {
   struct idoc_chunk *c = set->arena;
   if (!c || c->size - c->used < len + 1) {
-    size_t size = len + 1 > 60000 ? len + 1 : 60000;
+    size_t size = set->chunk_hint > 60000 ? set->chunk_hint : 60000;
+    if (size < len + 1) size = len + 1;
+    set->chunk_hint = 0; /* only the first chunk is sized by the hint */
     c = malloc(sizeof *c + size);
     if (!c) return NULL;
     c->size = size;

@@ -45,6 +45,7 @@ struct xstate {
   int doc;
   const struct idoc_type *type;
   int stack[IDOC_MAX_DEPTH]; /* open segments */
+  size_t fcursor[IDOC_MAX_DEPTH]; /* next expected field per open segment */
   int depth;
   char text[MAX_TEXT];
   size_t tlen;
@@ -67,7 +68,10 @@ static void on_xml_error(void *arg, const char *msg,
 }
 
 static unsigned xline(struct xstate *x) {
-  int l = xmlTextReaderGetParserLineNumber(x->r);
+  /* the node's own line: the parser's position runs ahead of the reader */
+  xmlNodePtr n = xmlTextReaderCurrentNode(x->r);
+  long l = n ? xmlGetLineNo(n) : -1;
+  if (l <= 0) l = xmlTextReaderGetParserLineNumber(x->r);
   return l > 0 ? (unsigned)l : 0;
 }
 
@@ -156,6 +160,10 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
     idoc_err_set(err, "%s: document larger than 2 GiB", origin);
     return -1;
   }
+  if (idoc_set_reserve(set, len / 100 + 16, len / 24 + 64, len / 3 + 1024) < 0) {
+    idoc_err_set(err, "%s: out of memory", origin);
+    return -1;
+  }
   xmlTextReaderPtr r = xmlReaderForMemory(data, (int)len, NULL, NULL,
                                           XML_PARSE_NONET | XML_PARSE_NOERROR |
                                               XML_PARSE_NOWARNING |
@@ -198,8 +206,14 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
     }
     if (t != XML_READER_TYPE_ELEMENT) continue;
     const char *raw = (const char *)xmlTextReaderConstLocalName(r);
-    char name[IDOC_NAME_MAX * 2 + 2];
-    size_t nlen = unescape_name(raw, name, sizeof name);
+    char namebuf[IDOC_NAME_MAX * 2 + 2];
+    const char *name = raw;
+    size_t nlen;
+    if (strchr(raw, '_')) {
+      nlen = unescape_name(raw, namebuf, sizeof namebuf);
+      name = namebuf;
+    } else
+      nlen = strlen(raw);
     int empty = xmlTextReaderIsEmptyElement(r);
     if (level == 0) {
       if (seen_root) {
@@ -236,6 +250,33 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       resolve_type(&x);
       continue;
     }
+    /* fast path: a field of the current segment, looked up from where the
+     * previous field matched (fields come in definition order) */
+    if (x.depth > 0) {
+      int cur = x.stack[x.depth - 1];
+      const struct idoc_segdef *cd = set->segs[cur].def;
+      if (cd && cd->nfields) {
+        size_t nf = cd->nfields, start = x.fcursor[x.depth - 1];
+        int f = -1;
+        for (size_t k = 0; k < nf; k++) {
+          size_t i = start + k < nf ? start + k : start + k - nf;
+          const char *fn = cd->fields[i].name;
+          if (fn[0] == name[0] && strcmp(fn, name) == 0) {
+            f = (int)i;
+            break;
+          }
+        }
+        if (f >= 0) {
+          x.fcursor[x.depth - 1] = (size_t)f + 1 < nf ? (size_t)f + 1 : 0;
+          int c = read_text(&x, cd->fields[f].name);
+          if (c < 0) goto fail;
+          if (x.tlen && idoc_seg_append(set, cur, cd->fields[f].name, x.text,
+                                        x.tlen) < 0)
+            goto oom;
+          continue;
+        }
+      }
+    }
     const struct idoc_segdef *def = NULL;
     if (x.type) {
       int parent_def = x.depth ? (x.set->segs[x.stack[x.depth - 1]].def
@@ -252,10 +293,8 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
             break;
           }
     }
-    int is_segment = x.depth == 0 || has_segment_attr(r) ||
-                     (def && !(x.depth > 0 && x.set->segs[x.stack[x.depth - 1]].def &&
-                               idoc_seg_field(x.set->segs[x.stack[x.depth - 1]].def,
-                                              name, nlen) >= 0));
+    /* not a field of the current segment (the fast path above) */
+    int is_segment = x.depth == 0 || def || has_segment_attr(r);
     if (!is_segment && !x.type && !empty) {
       /* no definitions: a field holds text only; peek at what follows */
       int cur = x.depth ? x.stack[x.depth - 1] : -1;
@@ -294,7 +333,10 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       int seg = idoc_set_add_seg(set, x.doc, parent, name, def);
       if (seg < 0) goto oom;
       set->segs[seg].line = xline(&x);
-      if (!empty) x.stack[x.depth++] = seg;
+      if (!empty) {
+        x.fcursor[x.depth] = 0;
+        x.stack[x.depth++] = seg;
+      }
       continue;
     }
     /* a field of the current segment */
