@@ -1,0 +1,257 @@
+/* idoc_port_file.c - SAP's file port (WE21 "File" / "XML File").
+ *
+ * Inbound: SAP writes IDoc files into inbound_dir. A file is claimed by
+ * renaming it into processing/ (atomic: two instances never take the same
+ * file), decoded whole (a bad file emits nothing), its messages emitted,
+ * then moved to done/ or to failed/ beside NAME.error saying why. After
+ * backpressure the next poll resumes with the next message; after a
+ * restart, files left in processing/ are taken again (at-least-once; the
+ * idempotency keys let the core drop the repeats).
+ *
+ * Outbound: each document goes through a temporary file in outbound_dir,
+ * fsync, rename and a directory fsync, so SAP never reads half a file and
+ * an acknowledged file survives a crash.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sap_idoc_plugin.h"
+
+static int ensure_dir(const char *path) {
+  char tmp[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0750) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return mkdir(tmp, 0750) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static int fsync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return -1;
+  int rc = fsync(fd);
+  close(fd);
+  return rc;
+}
+
+int sap_file_init(struct sap_idoc *s) {
+  if (s->inbound_dir) {
+    snprintf(s->processing, sizeof s->processing, "%s/processing", s->inbound_dir);
+    snprintf(s->done, sizeof s->done, "%s/done", s->inbound_dir);
+    snprintf(s->failed, sizeof s->failed, "%s/failed", s->inbound_dir);
+    if (ensure_dir(s->inbound_dir) || ensure_dir(s->processing) ||
+        ensure_dir(s->done) || ensure_dir(s->failed)) {
+      s->host->set_error(s->inst, "inbound_dir %s: %s", s->inbound_dir,
+                         strerror(errno));
+      return -1;
+    }
+  }
+  if (s->outbound_dir && ensure_dir(s->outbound_dir)) {
+    s->host->set_error(s->inst, "outbound_dir %s: %s", s->outbound_dir,
+                       strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+void sap_file_cleanup(struct sap_idoc *s) {
+  for (size_t i = s->pending_next; i < s->npending; i++)
+    s->host->msg_free(&s->pending[i]);
+  free(s->pending);
+  s->pending = NULL;
+  s->npending = s->pending_next = 0;
+}
+
+static int read_all(const char *path, char **data, size_t *len) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || st.st_size > (1 << 30)) {
+    close(fd);
+    return -1;
+  }
+  char *buf = malloc((size_t)st.st_size + 1);
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  close(fd);
+  if (!buf || got != (size_t)st.st_size) {
+    free(buf);
+    return -1;
+  }
+  buf[got] = 0;
+  *data = buf;
+  *len = got;
+  return 0;
+}
+
+static void move_to(struct sap_idoc *s, const char *dir, const char *name,
+                    const char *why) {
+  char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 2];
+  snprintf(from, sizeof from, "%s/%s", s->processing, name);
+  snprintf(to, sizeof to, "%s/%s", dir, name);
+  if (rename(from, to) != 0)
+    s->host->log(s->inst, DRAY_LOG_ERROR, "cannot move %s to %s: %s", from,
+                 dir, strerror(errno));
+  if (why) {
+    char ep[PATH_MAX + NAME_MAX + 10];
+    snprintf(ep, sizeof ep, "%s/%s.error", dir, name);
+    FILE *f = fopen(ep, "w");
+    if (f) {
+      fprintf(f, "%s\n", why);
+      fclose(f);
+    }
+  }
+  fsync_dir(dir);
+}
+
+static int collect(void *ctx, dray_msg **msg) {
+  struct sap_idoc *s = ctx;
+  dray_msg **n = realloc(s->pending, (s->npending + 1) * sizeof *n);
+  if (!n) return -1;
+  s->pending = n;
+  n[s->npending++] = *msg;
+  *msg = NULL;
+  return 0;
+}
+
+/* Emits the pending messages of the current file; 1 when all went out. */
+static int emit_pending(struct sap_idoc *s) {
+  while (s->pending_next < s->npending) {
+    dray_status st = s->host->emit(s->inst, &s->pending[s->pending_next]);
+    if (st == DRAY_RETRY || st == DRAY_FATAL) return 0; /* keep it */
+    if (st == DRAY_REJECT) {
+      s->host->log(s->inst, DRAY_LOG_WARN, "%s: message %zu refused",
+                   s->current, s->pending_next + 1);
+      s->host->msg_free(&s->pending[s->pending_next]);
+    }
+    s->pending_next++;
+  }
+  free(s->pending);
+  s->pending = NULL;
+  s->npending = s->pending_next = 0;
+  move_to(s, s->done, s->current, NULL);
+  s->current[0] = 0;
+  return 1;
+}
+
+/* The next file to take: leftovers in processing/ first (a crash), then
+ * the oldest name in inbound_dir. */
+static int next_file(struct sap_idoc *s, char *name, int *from_processing) {
+  const char *dirs[2] = {s->processing, s->inbound_dir};
+  for (int k = 0; k < 2; k++) {
+    DIR *d = opendir(dirs[k]);
+    if (!d) continue;
+    struct dirent *e;
+    int found = 0;
+    while ((e = readdir(d))) {
+      if (e->d_name[0] == '.') continue;
+      char p[PATH_MAX + NAME_MAX + 2];
+      struct stat st;
+      snprintf(p, sizeof p, "%s/%s", dirs[k], e->d_name);
+      if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (!found || strcmp(e->d_name, name) < 0) {
+        snprintf(name, NAME_MAX + 1, "%s", e->d_name);
+        found = 1;
+      }
+    }
+    closedir(d);
+    if (found) {
+      *from_processing = k == 0;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+dray_status sap_file_poll(struct sap_idoc *s, int *worked) {
+  if (s->current[0]) {
+    *worked = emit_pending(s);
+    return DRAY_OK;
+  }
+  char name[NAME_MAX + 1];
+  int from_processing;
+  if (!next_file(s, name, &from_processing)) return DRAY_OK;
+  *worked = 1;
+  if (!from_processing) {
+    char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 2];
+    snprintf(from, sizeof from, "%s/%s", s->inbound_dir, name);
+    snprintf(to, sizeof to, "%s/%s", s->processing, name);
+    if (rename(from, to) != 0) return DRAY_OK; /* another instance took it */
+  }
+  snprintf(s->current, sizeof s->current, "%s", name);
+  char path[PATH_MAX + NAME_MAX + 2];
+  snprintf(path, sizeof path, "%s/%s", s->processing, name);
+  char *data;
+  size_t len;
+  if (read_all(path, &data, &len) != 0) {
+    char why[300];
+    snprintf(why, sizeof why, "%s: cannot read: %s", name, strerror(errno));
+    move_to(s, s->failed, name, why);
+    s->current[0] = 0;
+    return DRAY_OK;
+  }
+  char why[1024] = "";
+  dray_status st = sap_idoc_decode_doc(s, data, len, name, collect, s, why,
+                                       sizeof why);
+  free(data);
+  if (st != DRAY_OK) {
+    /* the whole file is refused: nothing of it is emitted */
+    sap_file_cleanup(s);
+    s->host->log(s->inst, DRAY_LOG_WARN, "%s moved to failed/: %s", name, why);
+    move_to(s, s->failed, name, why[0] ? why : "rejected");
+    s->current[0] = 0;
+    return DRAY_OK;
+  }
+  emit_pending(s);
+  return DRAY_OK;
+}
+
+dray_status sap_file_write(struct sap_idoc *s, const char *data, size_t len,
+                           const char *stem) {
+  if (!s->outbound_dir) {
+    s->host->set_error(s->inst, "file port: no outbound_dir configured");
+    return DRAY_FATAL;
+  }
+  const char *ext = s->format_xml ? "xml" : "idoc";
+  char tmp[PATH_MAX], fin[PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s/.tmp-%s.%s", s->outbound_dir, stem, ext);
+  snprintf(fin, sizeof fin, "%s/%s.%s", s->outbound_dir, stem, ext);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+  if (fd < 0) goto io;
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      goto io;
+    }
+    off += (size_t)n;
+  }
+  if (fsync(fd) != 0) {
+    close(fd);
+    goto io;
+  }
+  close(fd);
+  if (rename(tmp, fin) != 0) goto io;
+  fsync_dir(s->outbound_dir);
+  return DRAY_OK;
+io:
+  s->host->set_error(s->inst, "%s: %s", fin, strerror(errno));
+  s->host->set_retry_after(s->inst, 1000);
+  unlink(tmp);
+  return DRAY_RETRY;
+}
