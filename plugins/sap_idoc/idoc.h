@@ -218,6 +218,10 @@ int idoc_seg_setf(idoc_set *set, int seg, const char *name, const char *fmt,
                   ...) __attribute__((format(printf, 4, 5)));
 int idoc_doc_set_dc(idoc_set *set, int doc, int field, const char *val);
 
+/* Orders every sibling list by definition order (stable), so a mapping
+ * may add segments in any order. Segments without a definition go last. */
+void idoc_set_sort(idoc_set *set);
+
 /* Reading. */
 const struct idoc_str *idoc_seg_get(const idoc_set *set, int seg,
                                     const char *name);

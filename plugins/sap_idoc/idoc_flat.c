@@ -306,6 +306,10 @@ int idoc_flat_decode(const idoc_registry *reg, const char *data, size_t len,
     int seg = idoc_set_add_seg(set, doc, parent, NULL, def);
     if (seg < 0) goto oom;
     set->segs[seg].line = lineno;
+    /* errors name the SEGNUM the file gives (when it gives one) */
+    rec_slice(r, 50, 6, &s, &n);
+    unsigned sn = parse_num(s, n, &ok);
+    if (ok && sn) set->segs[seg].segnum = sn;
     stack[depth].seg = seg;
     stack[depth].def = def;
     depth++;

@@ -4,6 +4,7 @@
  * decode allocates a handful of times, not once per field.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,4 +285,40 @@ int idoc_buf_fill(struct idoc_buf *b, char c, size_t n) {
   b->len += n;
   b->p[b->len] = 0;
   return 0;
+}
+
+/* Stable insertion sort of one sibling list by definition index. */
+static int sort_list(idoc_set *set, int first, int *last_out) {
+  int sorted = -1, tail = -1;
+  for (int c = first; c >= 0;) {
+    int next = set->segs[c].next_sibling;
+    int key = set->segs[c].def ? set->segs[c].def->index : INT32_MAX;
+    /* insert c after the last element with index <= key */
+    int prev = -1, cur = sorted;
+    while (cur >= 0) {
+      int ck = set->segs[cur].def ? set->segs[cur].def->index : INT32_MAX;
+      if (ck > key) break;
+      prev = cur;
+      cur = set->segs[cur].next_sibling;
+    }
+    set->segs[c].next_sibling = cur;
+    if (prev < 0) sorted = c;
+    else set->segs[prev].next_sibling = c;
+    if (cur < 0) tail = c;
+    c = next;
+  }
+  *last_out = tail;
+  return sorted;
+}
+
+void idoc_set_sort(idoc_set *set) {
+  for (size_t d = 0; d < set->ndocs; d++) {
+    struct idoc_doc *doc = &set->docs[d];
+    doc->first_top = sort_list(set, doc->first_top, &doc->last_top);
+  }
+  for (size_t i = 0; i < set->nsegs; i++) {
+    struct idoc_segment *s = &set->segs[i];
+    if (s->first_child >= 0)
+      s->first_child = sort_list(set, s->first_child, &s->last_child);
+  }
 }

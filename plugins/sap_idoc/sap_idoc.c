@@ -238,6 +238,7 @@ dray_status sap_idoc_build(struct sap_idoc *s, const dray_msg *msg,
     idoc_set_destroy(&set);
     return DRAY_OK;
   }
+  if (rc == 0) idoc_set_sort(set);
   if (rc == 0 && idoc_validate(set, "(built IDoc)", &err) < 0) rc = -1;
   if (rc < 0) {
     s->host->set_error(s->inst, "%s: %s", type, err.msg);
