@@ -37,13 +37,33 @@ static int all_ascii(const char *p, size_t n) {
   return (acc & 0x8080808080808080ull) == 0;
 }
 
-static void rec_init(struct rec *r, const char *p, size_t len, int codepage) {
+/* Offset of the first byte that breaks UTF-8, or -1. */
+static long utf8_invalid(const char *p, size_t len) {
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)p[i];
+    size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
+             : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!k || i + k > len) return (long)i;
+    for (size_t j = 1; j < k; j++)
+      if (((unsigned char)p[i + j] & 0xC0) != 0x80) return (long)i;
+    i += k;
+  }
+  return -1;
+}
+
+/* 0, or -1 when the record is not valid in the code page (UTF-8). */
+static int rec_init(struct rec *r, const char *p, size_t len, int codepage) {
   r->p = p;
   r->len = len;
   r->ascii = codepage == IDOC_CP_LATIN1 || all_ascii(p, len);
   if (r->ascii) {
     r->nchars = len;
-    return;
+    return 0;
+  }
+  long bad = utf8_invalid(p, len);
+  if (bad >= 0) {
+    r->nchars = (size_t)bad; /* the byte offset, for the error */
+    return -1;
   }
   size_t c = 0;
   for (size_t i = 0; i < len; i++) {
@@ -54,6 +74,7 @@ static void rec_init(struct rec *r, const char *p, size_t len, int codepage) {
   r->nchars = c;
   if (c <= IDOC_DD40_LEN) r->off[c] = (uint32_t)len;
   else r->off[IDOC_DD40_LEN + 1] = (uint32_t)len;
+  return 0;
 }
 
 /* Bytes of characters [first-1, first-1+length) clipped to the record,
@@ -81,21 +102,26 @@ static void rec_slice(const struct rec *r, unsigned first, unsigned length,
   *n = bb - ba;
 }
 
+/* Latin-1 -> UTF-8 into buf (2 * n + 1 bytes); returns the length. */
+static size_t latin1_to_utf8(const char *s, size_t n, char *buf) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x80) buf[k++] = (char)c;
+    else {
+      buf[k++] = (char)(0xC0 | (c >> 6));
+      buf[k++] = (char)(0x80 | (c & 0x3F));
+    }
+  }
+  return k;
+}
+
 /* Stores a value converting Latin-1 to UTF-8 when needed. */
 static int put_value(idoc_set *set, int seg, const char *name, const char *s,
                      size_t n, int codepage) {
   if (codepage == IDOC_CP_LATIN1 && !all_ascii(s, n)) {
-    char buf[2 * IDOC_SDATA_LEN + 2];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 2 < sizeof buf; i++) {
-      unsigned char c = (unsigned char)s[i];
-      if (c < 0x80) buf[k++] = (char)c;
-      else {
-        buf[k++] = (char)(0xC0 | (c >> 6));
-        buf[k++] = (char)(0x80 | (c & 0x3F));
-      }
-    }
-    return idoc_seg_append(set, seg, name, buf, k);
+    char buf[2 * IDOC_DD40_LEN + 2];
+    return idoc_seg_append(set, seg, name, buf, latin1_to_utf8(s, n, buf));
   }
   return idoc_seg_append(set, seg, name, s, n);
 }
@@ -181,7 +207,12 @@ int idoc_flat_decode(const idoc_registry *reg, const char *data, size_t len,
     lineno++;
     if (l && line[l - 1] == '\r') l--;
     if (l == 0) continue;
-    rec_init(r, line, l, opts->codepage);
+    if (rec_init(r, line, l, opts->codepage) < 0) {
+      idoc_err_set(err, "%s:%u: byte %zu is not valid UTF-8 (is the file in "
+                   "another code page? set code_page)", origin, lineno,
+                   r->nchars + 1);
+      goto out;
+    }
     const char *s;
     size_t n;
     rec_slice(r, 1, 10, &s, &n);
@@ -205,6 +236,11 @@ int idoc_flat_decode(const idoc_registry *reg, const char *data, size_t len,
       for (int f = 0; f < DC_COUNT; f++) {
         rec_slice(r, idoc_dc40[f].first, idoc_dc40[f].length, &s, &n);
         if (!n) continue;
+        char conv[2 * IDOC_DC40_LEN + 2];
+        if (opts->codepage == IDOC_CP_LATIN1 && !all_ascii(s, n)) {
+          n = latin1_to_utf8(s, n, conv);
+          s = conv;
+        }
         const char *c = idoc_set_strdup(set, s, n);
         if (!c) goto oom;
         d->dc[f].p = c;

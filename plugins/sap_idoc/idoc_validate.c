@@ -151,6 +151,15 @@ int idoc_validate(idoc_set *set, const char *origin,
                    idoc_doc_dc(set, (int)d, DC_IDOCTYP));
       return -1;
     }
+    /* the control record must name the type the definitions are for */
+    const char *cim = idoc_doc_dc(set, (int)d, DC_CIMTYP);
+    const char *bas = idoc_doc_dc(set, (int)d, DC_IDOCTYP);
+    if (strcmp(t->name, cim[0] ? cim : bas) && strcmp(t->basic, bas)) {
+      idoc_err_set(err, "%s:%u: IDoc %s: control record names IDoc type "
+                   "%s%s%s, the document is a %s", origin, doc->line, docnum,
+                   bas, cim[0] ? "/" : "", cim, t->name);
+      return -1;
+    }
     uint64_t *counts = calloc(t->nsegs ? t->nsegs : 1, sizeof *counts);
     if (!counts) {
       idoc_err_set(err, "out of memory");

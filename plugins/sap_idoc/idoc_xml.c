@@ -390,6 +390,17 @@ static int put_s(struct idoc_buf *b, const char *s) {
   return idoc_buf_put(b, s, strlen(s));
 }
 
+/* Segment, field and type names become element names: letters, digits,
+ * '_' and '/' (written "_-"), not starting with a digit. */
+static int xml_name_ok(const char *n) {
+  if (!*n || (*n >= '0' && *n <= '9')) return 0;
+  for (; *n; n++)
+    if (!((*n >= 'A' && *n <= 'Z') || (*n >= 'a' && *n <= 'z') ||
+          (*n >= '0' && *n <= '9') || *n == '_' || *n == '/'))
+      return 0;
+  return 1;
+}
+
 static int put_name(struct idoc_buf *b, const char *n) {
   for (; *n; n++) {
     if (*n == '/') {
@@ -427,6 +438,11 @@ static int put_field(struct idoc_buf *b, const char *name,
                      const struct idoc_str *v, struct idoc_err *err,
                      const char *what) {
   if (!v || !v->len) return 0;
+  if (!xml_name_ok(name)) {
+    idoc_err_set(err, "%s: field name '%s' cannot be an XML element", what,
+                 name);
+    return -1;
+  }
   if (idoc_buf_put(b, "<", 1) < 0 || put_name(b, name) < 0 ||
       idoc_buf_put(b, ">", 1) < 0 || put_escaped(b, v->p, v->len, err, what) < 0 ||
       idoc_buf_put(b, "</", 2) < 0 || put_name(b, name) < 0 ||
@@ -444,6 +460,10 @@ static int encode_seg(const idoc_set *set, int si, struct idoc_buf *b,
   }
   char what[96];
   snprintf(what, sizeof what, "segment %s", s->type);
+  if (!xml_name_ok(s->type)) {
+    idoc_err_set(err, "segment name '%s' cannot be an XML element", s->type);
+    return -1;
+  }
   if (idoc_buf_put(b, "<", 1) < 0 || put_name(b, s->type) < 0 ||
       put_s(b, " SEGMENT=\"1\">") < 0)
     return -1;
@@ -476,9 +496,9 @@ int idoc_xml_encode(const idoc_set *set, char **out, size_t *out_len,
   }
   const char *root = idoc_doc_dc(set, 0, DC_CIMTYP);
   if (!root[0]) root = idoc_doc_dc(set, 0, DC_IDOCTYP);
-  if (!root[0]) {
-    idoc_err_set(err, "IDoc %s: no IDOCTYP for the root element",
-                 idoc_doc_dc(set, 0, DC_DOCNUM));
+  if (!root[0] || !xml_name_ok(root)) {
+    idoc_err_set(err, "IDoc %s: IDoc type '%s' cannot be the root element",
+                 idoc_doc_dc(set, 0, DC_DOCNUM), root);
     return -1;
   }
   if (put_s(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<") < 0 ||

@@ -509,6 +509,54 @@ static void test_delvry03_fixture_parses_without_definitions(void **st) {
   free(xml);
 }
 
+/* Found by fuzz_flat: a byte that is not UTF-8 inside a UTF-8 file made
+ * the encoder write what the decoder then refused. */
+static void test_fuzz_regression_invalid_utf8_is_a_clear_error(void **st) {
+  (void)st;
+  idoc_registry *reg = shipped();
+  struct tflat f = {0};
+  tr_dc40(&f, "ORDERS05", NULL, "ORDERS", "0000000000000042", "\n");
+  f.p[28] = (char)0xAD; /* last DOCNUM character (column 29) */
+  idoc_set *set = idoc_set_new();
+  struct idoc_err err = {""};
+  assert_int_equal(idoc_flat_decode(reg, f.p, f.len, "u.idoc", NULL, set,
+                                    &err), -1);
+  assert_non_null(strstr(err.msg, "u.idoc:1"));
+  assert_non_null(strstr(err.msg, "byte 29 is not valid UTF-8"));
+  idoc_set_destroy(&set);
+  /* the same bytes are fine as ISO-8859-1 */
+  struct idoc_flat_opts latin1 = {IDOC_CP_LATIN1, 0, 1};
+  set = idoc_set_new();
+  assert_int_equal(idoc_flat_decode(reg, f.p, f.len, "u.idoc", &latin1, set,
+                                    &err), 0);
+  assert_string_equal(idoc_doc_dc(set, 0, DC_DOCNUM), "000000000000004\xC2\xAD");
+  idoc_set_destroy(&set);
+  free(f.p);
+  idoc_registry_destroy(&reg);
+}
+
+/* Found by fuzz_xml: a control record naming another (invalid) type than
+ * the root was accepted, and its name could not be written back. */
+static void test_fuzz_regression_control_type_must_match_root(void **st) {
+  (void)st;
+  idoc_registry *reg = shipped();
+  const char *x = "<ORDERS05><IDOC BEGIN=\"1\"><EDI_DC40 SEGMENT=\"1\">"
+                  "<IDOCTYP>ORDER~05</IDOCTYP><MESTYP>ORDERS</MESTYP></EDI_DC40>"
+                  "<E1EDK01 SEGMENT=\"1\"><BELNR>1</BELNR></E1EDK01></IDOC>"
+                  "</ORDERS05>";
+  idoc_set *set = idoc_set_new();
+  struct idoc_err err = {""};
+  assert_int_equal(idoc_xml_decode(reg, x, strlen(x), "t.xml", set, &err), 0);
+  assert_int_equal(idoc_validate(set, "t.xml", &err), -1);
+  assert_non_null(strstr(err.msg, "ORDER~05"));
+  char *out = NULL;
+  size_t len;
+  assert_int_equal(idoc_xml_encode(set, &out, &len, &err), -1);
+  assert_non_null(strstr(err.msg, "cannot be the root element"));
+  idoc_set_destroy(&set);
+  idoc_registry_destroy(&reg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shipped_definitions_place_fields_at_sap_columns),
@@ -520,6 +568,8 @@ int main(void) {
       cmocka_unit_test(test_flat_xml_flat_round_trip_is_byte_identical),
       cmocka_unit_test(test_xml_errors_name_line_docnum_and_field),
       cmocka_unit_test(test_delvry03_fixture_parses_without_definitions),
+      cmocka_unit_test(test_fuzz_regression_invalid_utf8_is_a_clear_error),
+      cmocka_unit_test(test_fuzz_regression_control_type_must_match_root),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
