@@ -196,7 +196,7 @@ int idoc_flat_decode(const idoc_registry *reg, const char *data, size_t len,
   const struct idoc_type *type = NULL;
   unsigned lineno = 0;
   size_t pos = 0;
-  char docnum[17] = "";
+  char docnum[40] = "";
   /* a UTF-8 byte order mark before the first record */
   if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) pos = 3;
   while (pos < len) {
@@ -298,6 +298,11 @@ int idoc_flat_decode(const idoc_registry *reg, const char *data, size_t len,
     }
     /* cross-check DOCNUM, SEGNUM */
     rec_slice(r, 34, 16, &s, &n);
+    char dconv[40];
+    if (opts->codepage == IDOC_CP_LATIN1 && !all_ascii(s, n)) {
+      n = latin1_to_utf8(s, n, dconv);
+      s = dconv;
+    }
     if (n && docnum[0] && (n != strlen(docnum) || memcmp(s, docnum, n))) {
       idoc_err_set(err, "%s:%u: IDoc %s SEGNUM %06u segment %s: DOCNUM "
                    "%.*s differs from the control record's", origin, lineno,
@@ -438,9 +443,10 @@ static int encode_seg(struct enc *e, int si, unsigned psgnum, unsigned depth) {
   }
   char head[64];
   const char *nm = def->defname[0] ? def->defname : def->type;
-  if (put_padded(e->b, nm, strlen(nm), 30, 0, what, e->err) < 0 ||
-      put_padded(e->b, e->mandt, strlen(e->mandt), 3, 0, what, e->err) < 0 ||
-      put_padded(e->b, e->docnum, strlen(e->docnum), 16, 0, what, e->err) < 0)
+  int cp = e->opts->codepage;
+  if (put_padded(e->b, nm, strlen(nm), 30, cp, what, e->err) < 0 ||
+      put_padded(e->b, e->mandt, strlen(e->mandt), 3, cp, what, e->err) < 0 ||
+      put_padded(e->b, e->docnum, strlen(e->docnum), 16, cp, what, e->err) < 0)
     return -1;
   snprintf(head, sizeof head, "%06u%06u%02u", segnum % 1000000u,
            psgnum % 1000000u, def->level % 100u);

@@ -530,6 +530,22 @@ static void test_fuzz_regression_invalid_utf8_is_a_clear_error(void **st) {
   assert_int_equal(idoc_flat_decode(reg, f.p, f.len, "u.idoc", &latin1, set,
                                     &err), 0);
   assert_string_equal(idoc_doc_dc(set, 0, DC_DOCNUM), "000000000000004\xC2\xAD");
+  /* found next: data records repeat MANDT/DOCNUM, in the file's code page */
+  const struct idoc_type *t = idoc_registry_find(reg, "ORDERS05");
+  int k01 = idoc_set_add_seg(set, 0, -1, "E1EDK01", idoc_type_seg(t, "E1EDK01", 7));
+  assert_int_equal(idoc_seg_set(set, k01, "BELNR", "N\xC2\xBA" "1", 4), 0);
+  char *out = NULL;
+  size_t olen = 0, ocap = 0;
+  assert_int_equal(idoc_flat_encode(set, &latin1, &out, &olen, &ocap, &err), 0);
+  assert_int_equal(olen, IDOC_DC40_LEN + 1 + IDOC_DD40_LEN + 1);
+  idoc_set *back = idoc_set_new();
+  int brc = idoc_flat_decode(reg, out, olen, "b", &latin1, back, &err);
+  if (brc) fprintf(stderr, "E: %s\n", err.msg);
+  assert_int_equal(brc, 0);
+  k01 = idoc_find_child(back, 0, -1, "E1EDK01", -1);
+  assert_string_equal(idoc_seg_str(back, k01, "BELNR"), "N\xC2\xBA" "1");
+  idoc_set_destroy(&back);
+  free(out);
   idoc_set_destroy(&set);
   free(f.p);
   idoc_registry_destroy(&reg);
