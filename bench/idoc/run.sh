@@ -15,4 +15,6 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 "$gen" "$tmp/orders05.xml" "$idocs" --seed=1
-"$build/bench/idoc/bench_idoc" "$tmp/orders05.xml" "$reps"
+bin=$build/bench/idoc/bench_idoc
+[ -x "$bin" ] || bin=$build/plugins/sap_idoc/sap_idoc_bench
+"$bin" "$tmp/orders05.xml" "$reps"

@@ -259,6 +259,15 @@ int idoc_flat_encode(const idoc_set *set, const struct idoc_flat_opts *opts,
                      char **out, size_t *out_len, size_t *out_cap,
                      struct idoc_err *err);
 
+/* libxml2 options of the IDoc-XML reader: no network, no DTD loading, no
+ * entity expansion beyond the predefined ones; whitespace between
+ * elements is dropped by the parser (a field holding only blanks keeps
+ * them, and values are right-trimmed anyway). The benchmark's bare reader
+ * pass uses the same options. */
+#define IDOC_XML_PARSE_OPTIONS                                               \
+  (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |               \
+   XML_PARSE_COMPACT | XML_PARSE_HUGE | XML_PARSE_NOBLANKS)
+
 int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
                     const char *origin, idoc_set *set, struct idoc_err *err);
 /* Writes one XML document holding every IDoc of the set (root = CIMTYP or

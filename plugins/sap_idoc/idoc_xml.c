@@ -165,10 +165,7 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
     return -1;
   }
   xmlTextReaderPtr r = xmlReaderForMemory(data, (int)len, NULL, NULL,
-                                          XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                              XML_PARSE_NOWARNING |
-                                              XML_PARSE_COMPACT |
-                                              XML_PARSE_HUGE);
+                                          IDOC_XML_PARSE_OPTIONS);
   if (!r) {
     idoc_err_set(err, "%s: cannot start the XML reader", origin);
     return -1;
@@ -208,12 +205,13 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
     const char *raw = (const char *)xmlTextReaderConstLocalName(r);
     char namebuf[IDOC_NAME_MAX * 2 + 2];
     const char *name = raw;
-    size_t nlen;
-    if (strchr(raw, '_')) {
+    size_t nlen = 0;
+    int underscore = 0;
+    for (; raw[nlen]; nlen++) underscore |= raw[nlen] == '_';
+    if (underscore) {
       nlen = unescape_name(raw, namebuf, sizeof namebuf);
       name = namebuf;
-    } else
-      nlen = strlen(raw);
+    }
     int empty = xmlTextReaderIsEmptyElement(r);
     if (level == 0) {
       if (seen_root) {
