@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "instance.h"
+#include "ledger.h"
 #include "log.h"
 #include "metrics.h"
 #include "msg_internal.h"
@@ -209,6 +210,91 @@ static int handle_result(struct dray__pipeline *pl, const dray_msg *msg,
   }
 }
 
+/* --- financial effects: the idempotency ledger ---------------------------- */
+
+static const char *effect_key(const dray_msg *msg) {
+  const char *key = dray__msg_header(msg, "idempotencykey");
+  return key ? key : dray__msg_header(msg, "id");
+}
+
+/* Before an attempt at a destination with financial effects. Returns 1
+ * when the message is finished without a call (committed already, or
+ * parked), 0 to go ahead with the call, -1 to wait *delay_ms and ask
+ * again. */
+static int effect_before(struct dray__pipeline *pl, const dray_msg *msg, unsigned attempt,
+                         int64_t *delay_ms) {
+  struct dray_instance *dest = pl->dest;
+  const char *key = effect_key(msg);
+  enum dray__ledger_state state;
+  char ref[256];
+  if (dray__ledger_get(dest->state_store, dest->name, key, &state, ref, sizeof ref) != 0) {
+    *delay_ms = dray__retry_backoff_ms(&pl->retry, attempt, random64());
+    dray__log(DRAY_LOG_ERROR, dest->name, "ledger read failed: %s", dray__state_errmsg(dest->state_store));
+    return -1;
+  }
+  if (state == DRAY_LEDGER_COMMITTED) {
+    dray__metric_add(dest->name, "effects_already_committed", 1);
+    dray__log(DRAY_LOG_INFO, dest->name,
+              "message %s: idempotency key %s already committed (reference %s): no-op",
+              dray__msg_header(msg, "id"), key, *ref ? ref : "-");
+    return 1;
+  }
+  if (state != DRAY_LEDGER_IN_DOUBT) return 0;
+  /* Outcome unknown: never call again blind. */
+  if (!DRAY_PLUGIN_HAS(dest->desc, lookup)) {
+    dead_letter(pl, msg, "in_doubt",
+                "outcome of an earlier attempt is unknown and the plugin has no lookup; "
+                "parked for an operator",
+                attempt);
+    return 1;
+  }
+  dray_buf found;
+  dray__buf_init(&found);
+  pthread_mutex_lock(&dest->process_lock);
+  dray__callback_begin();
+  dray_status st = dest->desc->lookup(dest->state, msg, &found);
+  pthread_mutex_unlock(&dest->process_lock);
+  int rc;
+  if (st == DRAY_OK) {
+    dray__ledger_set(dest->state_store, dest->name, key, DRAY_LEDGER_COMMITTED,
+                     dray__buf_data(&found, NULL));
+    dray__log(DRAY_LOG_INFO, dest->name, "reconciled in-doubt key %s: effect exists (%s)", key,
+              dray__buf_data(&found, NULL));
+    dray__metric_add(dest->name, "in_doubt_reconciled", 1);
+    rc = 1;
+  } else if (st == DRAY_REJECT) {
+    dray__ledger_set(dest->state_store, dest->name, key, DRAY_LEDGER_PENDING, NULL);
+    dray__log(DRAY_LOG_INFO, dest->name, "reconciled in-doubt key %s: no effect, sending", key);
+    dray__metric_add(dest->name, "in_doubt_reconciled", 1);
+    rc = 0;
+  } else {
+    *delay_ms = dray__retry_backoff_ms(&pl->retry, attempt, random64());
+    rc = -1;
+  }
+  dray__buf_release(&found);
+  return rc;
+}
+
+/* After a call: moves the ledger row on. */
+static void effect_after(struct dray__pipeline *pl, const dray_msg *msg, dray_status st) {
+  struct dray_instance *dest = pl->dest;
+  const char *key = effect_key(msg);
+  enum dray__ledger_state next;
+  const char *ref = NULL;
+  if (st == DRAY_OK) {
+    next = DRAY_LEDGER_COMMITTED;
+    ref = dray__callback_reference();
+  } else if (st == DRAY_REJECT || (st == DRAY_RETRY && !dray__callback_in_doubt())) {
+    next = DRAY_LEDGER_PENDING; /* known not to have happened */
+  } else {
+    next = DRAY_LEDGER_IN_DOUBT;
+    dray__metric_add(dest->name, "effects_in_doubt", 1);
+  }
+  if (dray__ledger_set(dest->state_store, dest->name, key, next, ref) != 0)
+    dray__log(DRAY_LOG_ERROR, dest->name, "ledger write failed for key %s: %s", key,
+              dray__state_errmsg(dest->state_store));
+}
+
 static void deliver(struct dray__pipeline *pl, const dray_msg *msg) {
   struct dray_instance *dest = pl->dest;
   int serialize = !(dest->desc->flags & DRAY_PLUGIN_CONCURRENT);
@@ -228,12 +314,31 @@ static void deliver(struct dray__pipeline *pl, const dray_msg *msg) {
       log_undelivered(pl, msg, "destination failed; shutting down");
       return;
     }
+    int64_t delay = 0;
+    if (dest->financial && dest->state_store) {
+      int pre = effect_before(pl, msg, attempt, &delay);
+      if (pre == 1) return;
+      if (pre < 0) {
+        if (wait_or_quit(pl, delay)) {
+          log_undelivered(pl, msg, "shutdown while reconciling an in-doubt effect");
+          return;
+        }
+        continue;
+      }
+      if (dray__ledger_set(dest->state_store, dest->name, effect_key(msg),
+                           DRAY_LEDGER_ATTEMPTING, NULL) != 0) {
+        dray__log(DRAY_LOG_ERROR, dest->name, "ledger write failed: %s",
+                  dray__state_errmsg(dest->state_store));
+        if (wait_or_quit(pl, dray__retry_backoff_ms(&pl->retry, attempt, random64()))) return;
+        continue;
+      }
+    }
     if (serialize) pthread_mutex_lock(&dest->process_lock);
     dray__callback_begin();
     dray_status st = dest->desc->process(dest->state, msg);
     if (serialize) pthread_mutex_unlock(&dest->process_lock);
+    if (dest->financial && dest->state_store) effect_after(pl, msg, st);
     if (st != DRAY_OK && attempt == 0) first_failure = now_ms();
-    int64_t delay = 0;
     if (handle_result(pl, msg, st, attempt, first_failure, &delay)) return;
     if (wait_or_quit(pl, delay < 0 ? INT32_MAX : delay)) {
       log_undelivered(pl, msg, "shutdown while waiting to retry (in-memory delivery)");

@@ -271,6 +271,7 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     inst->index = i;
     inst->state_store = rt->store;
     inst->poll_interval_ms = ic->poll_interval_ms;
+    inst->financial = strcmp(ic->effects, "financial") == 0;
     rt->instances[rt->instance_count++] = inst;
     /* Every destination-capable instance gets its lanes, so a reload can
      * route to it without a restart. */

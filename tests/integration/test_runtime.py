@@ -193,6 +193,49 @@ routes:
         self.assertIn("of type dray.nobody.cares.v1 matches no route", site.text())
 
 
+class FinancialEffects(unittest.TestCase):
+    SITE = """
+site: it
+data_dir: data
+instances:
+  gen: { plugin: testkit, config: { count: 3, idempotency_prefix: "INV-" } }
+  erp: { plugin: PLUGIN, effects: financial, retry: { base_ms: 10, cap_ms: 20 },
+         config: { effects_file: effects.log, log_file: erp.log, in_doubt_first: DOUBT } }
+routes:
+  - { from: gen, to: erp }
+"""
+
+    def effects(self, site):
+        return [l[0] for l in site.lines("effects.log")]
+
+    def test_in_doubt_effect_is_reconciled_by_lookup_never_sent_twice(self):
+        site = Site(self.SITE.replace("PLUGIN", "testkit").replace("DOUBT", "1")).start()
+        wait_for(lambda: len(site.lines("erp.log")) == 2, what="2 direct deliveries")
+        wait_for(lambda: "reconciled in-doubt key INV-0" in site.text(), what="reconciliation")
+        self.assertEqual(site.stop(), 0)
+        self.assertEqual(sorted(self.effects(site)), ["INV-0", "INV-1", "INV-2"])
+        self.assertIn("erp.in_doubt_reconciled 1", site.text())
+
+    def test_in_doubt_effect_without_lookup_is_parked(self):
+        site = Site(self.SITE.replace("PLUGIN", "testkit_nolookup").replace("DOUBT", "1")).start()
+        wait_for(lambda: "dead letter:" in site.text() and len(site.lines("erp.log")) == 2,
+                 what="the parked message and 2 deliveries")
+        self.assertEqual(site.stop(), 0)
+        self.assertRegex(site.text(), r"dead letter: message \w+ .* in_doubt after \d+ attempts?: "
+                                      r"outcome of an earlier attempt is unknown")
+        self.assertEqual(sorted(self.effects(site)), ["INV-0", "INV-1", "INV-2"])
+
+    def test_replaying_committed_keys_is_a_logged_no_op(self):
+        site = Site(self.SITE.replace("PLUGIN", "testkit").replace("DOUBT", "0")).start()
+        wait_for(lambda: len(site.lines("erp.log")) == 3, what="3 deliveries")
+        self.assertEqual(site.stop(), 0)
+        site.start()  # same data_dir, same idempotency keys again
+        wait_for(lambda: site.text().count("already committed") == 3, what="3 no-ops")
+        self.assertEqual(site.stop(), 0)
+        self.assertEqual(sorted(self.effects(site)), ["INV-0", "INV-1", "INV-2"])
+        self.assertIn("already committed (reference REF-", site.text())
+
+
 class Http(unittest.TestCase):
     SITE = """
 site: it
@@ -274,7 +317,7 @@ routes:
     def test_plugins_lists_and_describes_without_secrets(self):
         r = dray("plugins")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.0\s+source,destination,codec\s+/")
+        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.1\s+source,destination,codec\s+/")
         r = dray("plugins", "--describe", "testkit")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"token\s+string\s+secret")
@@ -317,7 +360,7 @@ routes:
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("usage: dray " + cmd, r.stdout)
         r = dray("version")
-        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.0\)")
+        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.1\)")
 
 
 if __name__ == "__main__":
