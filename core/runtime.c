@@ -18,6 +18,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "dedupe.h"
 #include "fsutil.h"
 #include "http_listener.h"
 #include "instance.h"
@@ -51,6 +52,7 @@ struct dray__runtime {
   size_t instance_count;
   struct dray__http *http;
   struct dray__state *store;
+  struct dray__dedupe *dedupe;
   pthread_rwlock_t route_lock;
   struct route_table *routes;
   atomic_int stopping;
@@ -148,6 +150,28 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
     dray__metric_add(from->name, "emit_rejected", 1);
     return DRAY_REJECT;
   }
+  /* The same CloudEvent again (source + id) within the window: accepted
+   * once. */
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  if (dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
+                            dray__msg_header(msg, "id"), now_ms)) {
+    dray__metric_add(from->name, "duplicates", 1);
+    dray__log(DRAY_LOG_DEBUG, from->name, "duplicate event %s from %s accepted once",
+              dray__msg_header(msg, "id"), dray__msg_header(msg, "source"));
+    dray__msg_free(msg_p);
+    return DRAY_OK;
+  }
+  /* The idempotency key follows the message through every retry, restart
+   * and replay. Plugins set it from business identity (sender, document
+   * type, document number, version); otherwise the event's own identity. */
+  if (!dray__msg_header(msg, "idempotencykey")) {
+    char key[512];
+    snprintf(key, sizeof key, "%s/%s", dray__msg_header(msg, "source"),
+             dray__msg_header(msg, "id"));
+    dray__msg_set_header(msg, "idempotencykey", key);
+  }
   const char *type = dray__msg_header(msg, "type");
   size_t dests[64];
   unsigned lanes[64];
@@ -196,6 +220,8 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
     dray__pipeline_push(rt->instances[dests[k]]->pipeline, lanes[k],
                         dray__msg_ref(msg));
   pthread_rwlock_unlock(&rt->route_lock);
+  dray__dedupe_add(rt->dedupe, dray__msg_header(msg, "source"),
+                   dray__msg_header(msg, "id"), now_ms);
   dray__metric_add(from->name, "emitted", 1);
   dray__msg_free(msg_p); /* the emitter's reference */
   return DRAY_OK;
@@ -252,6 +278,11 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
         .tls_key_file = s->http_tls_key, .max_body_bytes = s->http_max_body};
     rt->http = dray__http_new(&opt, err, err_size);
     if (!rt->http) return -1;
+  }
+  rt->dedupe = dray__dedupe_new(s->dedupe_window_ms, s->dedupe_capacity);
+  if (!rt->dedupe) {
+    snprintf(err, err_size, "out of memory (dedupe_capacity %u)", s->dedupe_capacity);
+    return -1;
   }
   rt->zctx = zmq_ctx_new();
   if (!rt->zctx) {
@@ -366,6 +397,7 @@ static size_t runtime_close(struct dray__runtime *rt) {
   rt->routes = NULL;
   if (rt->zctx) zmq_ctx_term(rt->zctx);
   dray__state_close(&rt->store);
+  dray__dedupe_destroy(&rt->dedupe);
   return pending;
 }
 

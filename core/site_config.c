@@ -488,7 +488,7 @@ out:
 
 static const char *const top_keys[] = {
     "site", "data_dir", "plugin_path", "log_level", "shutdown_timeout_ms",
-    "http", "instances", "routes", NULL};
+    "dedupe_window_ms", "dedupe_capacity", "http", "instances", "routes", NULL};
 static const char *const http_keys[] = {"listen", "tls_cert", "tls_key",
                                         "max_body_bytes", NULL};
 
@@ -560,6 +560,8 @@ struct dray__site *dray__site_load(const char *path,
   s->path = strdup(path);
   s->log_level = DRAY_LOG_INFO;
   s->shutdown_timeout_ms = 10000;
+  s->dedupe_window_ms = 600000;
+  s->dedupe_capacity = 262144;
   if (!want_kind(&r, root, DRAY_NODE_MAPPING, "site file")) goto out;
   check_keys(&r, root, "the site file", top_keys);
 
@@ -578,6 +580,10 @@ struct dray__site *dray__site_load(const char *path,
   }
   if ((v = dray__node_get(root, "shutdown_timeout_ms")))
     read_uint(&r, v, "shutdown_timeout_ms", 1, 3600000, &s->shutdown_timeout_ms);
+  if ((v = dray__node_get(root, "dedupe_window_ms")))
+    read_uint(&r, v, "dedupe_window_ms", 0, 604800000u, &s->dedupe_window_ms);
+  if ((v = dray__node_get(root, "dedupe_capacity")))
+    read_uint(&r, v, "dedupe_capacity", 1, 100000000, &s->dedupe_capacity);
   if ((v = dray__node_get(root, "http"))) read_http(&r, s, v);
   scan_plugins(&r, s, reg, dray__node_get(root, "plugin_path"));
 

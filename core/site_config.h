@@ -50,6 +50,8 @@ struct dray__site {
   char **plugin_path; /* NULL-terminated */
   int log_level;
   unsigned shutdown_timeout_ms;
+  unsigned dedupe_window_ms; /* ingress de-duplication on (source, id) */
+  unsigned dedupe_capacity;
   /* Shared HTTP listener; http_listen NULL = disabled. */
   char *http_listen;
   char *http_tls_cert;

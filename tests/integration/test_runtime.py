@@ -68,6 +68,30 @@ routes:
         self.assertFalse(any(n.startswith(".") for n in os.listdir(site.p("out", "orders"))))
 
 
+    def test_the_same_event_twice_is_accepted_once(self):
+        site = Site("""
+site: it
+data_dir: data
+instances:
+  inbox: { plugin: file, poll_interval_ms: 50, config: { inbound_dir: in } }
+  out: { plugin: file, config: { outbound_dir: out } }
+routes:
+  - { from: inbox, to: out }
+""").start()
+        event = {"specversion": "1.0", "id": "evt-1", "source": "urn:partner:acme",
+                 "type": "dray.order.created.v1", "data": {"order_no": "PO-1"}}
+        for name in ["a.json", "b.json"]:
+            with open(site.p("in", "." + name), "w") as f:
+                json.dump(event, f)
+            os.rename(site.p("in", "." + name), site.p("in", name))
+            wait_for(lambda: os.path.exists(site.p("in", "done", name)), what=name + " done")
+        self.assertEqual(site.stop(), 0)
+        self.assertEqual(os.listdir(site.p("out")), ["evt-1.json"])
+        self.assertIn("inbox.duplicates 1", site.text())
+        with open(site.p("out", "evt-1.json")) as f:
+            self.assertEqual(json.load(f)["idempotencykey"], "urn:partner:acme/evt-1")
+
+
 class Delivery(unittest.TestCase):
     def test_backpressure_never_drops_and_keeps_partition_order(self):
         site = Site("""
