@@ -27,6 +27,7 @@
 #include "msg_internal.h"
 #include "pipeline.h"
 #include "state_store.h"
+#include "status.h"
 
 /* Routes compiled against the running instances: for each source
  * instance, its rules. Replaced whole on SIGHUP. */
@@ -61,6 +62,16 @@ struct dray__runtime {
 struct dray__http *dray__runtime_http(struct dray__runtime *rt) {
   return rt->http;
 }
+
+size_t dray__runtime_instance_count(struct dray__runtime *rt) {
+  return rt->instance_count;
+}
+
+struct dray_instance *dray__runtime_instance(struct dray__runtime *rt, size_t i) {
+  return i < rt->instance_count ? rt->instances[i] : NULL;
+}
+
+const char *dray__runtime_site(struct dray__runtime *rt) { return rt->site->site; }
 
 int dray__runtime_stopping(struct dray__runtime *rt) {
   return atomic_load(&rt->stopping);
@@ -479,8 +490,11 @@ int dray__run(const char *config_path) {
              rt.instance_count, rt.site->route_count, (int)getpid());
   if (rt.http)
     dray__info("http listener on port %u", (unsigned)dray__http_port(rt.http));
+  char status_path[4096];
+  snprintf(status_path, sizeof status_path, "%s/status.json", rt.site->data_dir);
   for (;;) {
     struct timespec tick = {1, 0};
+    dray__status_write(&rt, status_path);
     int sig = sigtimedwait(&sigs, NULL, &tick);
     if (sig == SIGHUP) {
       runtime_reload(&rt, config_path);

@@ -181,6 +181,32 @@ routes:
         self.assertGreaterEqual(elapsed, 0.8, "two open windows of 400 ms with no calls")
         self.assertEqual([int(r[1]) for r in site.lines("down.log")], [0, 1, 2, 3])
 
+    def test_status_shows_an_open_breaker(self):
+        site = Site("""
+site: it
+data_dir: data
+shutdown_timeout_ms: 300
+instances:
+  gen: { plugin: testkit, config: { count: 1 } }
+  down: { plugin: testkit, retry: { base_ms: 1, cap_ms: 2 }, breaker: { open_ms: 60000 },
+          config: { retry_first: 1000 } }
+routes:
+  - { from: gen, to: down }
+""").start()
+        wait_for(lambda: "circuit breaker open" in site.text(), what="the breaker to open")
+        time.sleep(1.2)  # the status file is rewritten every second
+        r = dray("status", "-c", site.path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"down\s+testkit\s+open\s+1 ")
+        j = json.loads(dray("status", "-c", site.path, "--json").stdout)
+        down = [i for i in j["instances"] if i["name"] == "down"][0]
+        self.assertEqual(down["breaker"], "open")
+        self.assertEqual(down["metrics"]["breaker_opened"], 1)
+        self.assertEqual(down["metrics"]["retries"], 5)
+        self.assertEqual(site.stop(), 1)  # the message is still undelivered
+        self.assertIn("shutdown while the circuit breaker was open", site.text())
+        self.assertEqual(dray("status", "-c", site.path).returncode, 1)
+
     def test_sigterm_drains_within_the_deadline_and_reports_what_is_left(self):
         site = Site("""
 site: it
@@ -379,7 +405,7 @@ routes:
         self.assertIn("plugin file has no decode callback", none.stderr)
 
     def test_every_command_has_help(self):
-        for cmd in ["run", "check", "plugins", "convert", "version"]:
+        for cmd in ["run", "check", "plugins", "convert", "status", "version"]:
             r = dray(cmd, "--help")
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("usage: dray " + cmd, r.stdout)
