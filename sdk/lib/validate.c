@@ -54,6 +54,7 @@ struct snode;
 
 struct sprop {
   const char *name; /* points into the schema's json-c tree */
+  uint32_t hash;
   struct snode *node;
 };
 
@@ -61,7 +62,9 @@ struct snode {
   int never;      /* the `false` schema */
   unsigned types; /* T_* mask; 0 = any type */
   struct sprop *props;
-  size_t nprops; /* sorted by name for bsearch */
+  size_t nprops;
+  uint16_t *slots; /* open-addressing table: prop index + 1, 0 = empty */
+  uint32_t slot_mask;
   const char **required;
   size_t nrequired;
   int addl_mode;
@@ -71,6 +74,7 @@ struct snode {
   long min_items, max_items; /* -1: no bound */
   long min_len, max_len;     /* -1: no bound */
   regex_t *re;
+  struct simple_re *simple; /* fast path for anchored class sequences */
   const char *pattern;
   int has_min, has_max, excl_min, excl_max;
   double min, max;
@@ -161,9 +165,32 @@ static int type_bit(const char *name, unsigned *bit) {
   return -1;
 }
 
-static int cmp_prop(const void *a, const void *b) {
-  return strcmp(((const struct sprop *)a)->name,
-                ((const struct sprop *)b)->name);
+/* FNV-1a: property lookup hashes each instance key once instead of
+ * comparing it against half the schema's names. */
+static uint32_t name_hash(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+static int build_prop_table(struct snode *n) {
+  uint32_t size = 8;
+  while (size < n->nprops * 2)
+    size *= 2;
+  if (n->nprops >= UINT16_MAX)
+    return -1;
+  n->slots = xcalloc(size, sizeof *n->slots);
+  if (!n->slots)
+    return -1;
+  n->slot_mask = size - 1;
+  for (size_t i = 0; i < n->nprops; i++) {
+    uint32_t at = n->props[i].hash & n->slot_mask;
+    while (n->slots[at])
+      at = (at + 1) & n->slot_mask;
+    n->slots[at] = (uint16_t)(i + 1);
+  }
+  return 0;
 }
 
 static struct snode *compile_node(struct registry *reg, size_t file,
@@ -238,6 +265,147 @@ static struct snode *find_compiled(const struct registry *reg,
   return NULL;
 }
 
+/* Most schema patterns are anchored sequences of character classes with
+ * counts (^[A-Z]{3}$, ^[0-9a-f]{2}-[0-9a-f]{32}-...$). glibc's regexec
+ * allocates on every call, so those are matched here instead; patterns
+ * with groups or alternation stay with regexec. Bytes are matched as
+ * bytes (the "C" locale meaning of a bracket expression). */
+struct re_atom {
+  unsigned char set[32]; /* bitmap of accepted bytes */
+  unsigned min, max;     /* max UINT32_MAX: unbounded */
+};
+
+struct simple_re {
+  size_t natoms;
+  struct re_atom atoms[];
+};
+
+static void set_bit(unsigned char *set, unsigned char c) {
+  set[c >> 3] |= (unsigned char)(1u << (c & 7));
+}
+
+static int has_bit(const unsigned char *set, unsigned char c) {
+  return (set[c >> 3] >> (c & 7)) & 1;
+}
+
+/* Parses a count after an atom; returns chars consumed or -1. */
+static int parse_quant(const char *p, unsigned *min, unsigned *max) {
+  *min = *max = 1;
+  if (*p == '?') { *min = 0; return 1; }
+  if (*p == '*') { *min = 0; *max = UINT32_MAX; return 1; }
+  if (*p == '+') { *max = UINT32_MAX; return 1; }
+  if (*p != '{')
+    return 0;
+  const char *q = p + 1;
+  char *end;
+  if (*q < '0' || *q > '9')
+    return -1;
+  unsigned long lo = strtoul(q, &end, 10), hi = lo;
+  if (*end == ',') {
+    q = end + 1;
+    if (*q == '}') {
+      hi = UINT32_MAX;
+      end = (char *)q;
+    } else {
+      if (*q < '0' || *q > '9')
+        return -1;
+      hi = strtoul(q, &end, 10);
+    }
+  }
+  if (*end != '}' || lo > hi || hi > UINT32_MAX || lo > 10000)
+    return -1;
+  *min = (unsigned)lo;
+  *max = (unsigned)hi;
+  return (int)(end - p) + 1;
+}
+
+/* NULL when the pattern is outside the simple subset (or on ENOMEM: the
+ * regex then does the work). Caller owns the result. */
+static struct simple_re *simple_compile(const char *pat) {
+  size_t len = strlen(pat);
+  if (len < 2 || pat[0] != '^' || pat[len - 1] != '$' ||
+      (len >= 3 && pat[len - 2] == '\\'))
+    return NULL;
+  struct simple_re *re = calloc(1, sizeof *re + len * sizeof re->atoms[0]);
+  if (!re)
+    return NULL;
+  const char *p = pat + 1, *end = pat + len - 1;
+  while (p < end) {
+    struct re_atom *a = &re->atoms[re->natoms++];
+    if (*p == '[') {
+      p++;
+      int negate = 0;
+      if (*p == '^') { negate = 1; p++; }
+      int first = 1;
+      while (p < end && (*p != ']' || first)) {
+        if (*p == '[' ) /* [:class:] and friends: leave to regexec */
+          goto out_complex;
+        unsigned char lo = (unsigned char)*p, hi = lo;
+        if (p + 2 < end && p[1] == '-' && p[2] != ']') {
+          hi = (unsigned char)p[2];
+          p += 2;
+        }
+        if (lo > hi)
+          goto out_complex;
+        for (unsigned c = lo; c <= hi; c++)
+          set_bit(a->set, (unsigned char)c);
+        p++;
+        first = 0;
+      }
+      if (p >= end)
+        goto out_complex;
+      p++; /* ']' */
+      if (negate)
+        for (size_t i = 0; i < sizeof a->set; i++)
+          a->set[i] = (unsigned char)~a->set[i];
+    } else if (*p == '\\' && p + 1 < end) {
+      set_bit(a->set, (unsigned char)p[1]);
+      p += 2;
+    } else if (strchr("()|^$*+?{}.", *p)) {
+      goto out_complex; /* '.' too: "any character" depends on locale */
+    } else {
+      set_bit(a->set, (unsigned char)*p);
+      p++;
+    }
+    int q = parse_quant(p, &a->min, &a->max);
+    if (q < 0)
+      goto out_complex;
+    p += q;
+  }
+  return re;
+out_complex:
+  free(re);
+  return NULL;
+}
+
+static int simple_match_from(const struct simple_re *re, size_t i,
+                             const unsigned char *s, size_t len) {
+  if (i == re->natoms)
+    return len == 0;
+  const struct re_atom *a = &re->atoms[i];
+  size_t n = 0;
+  while (n < len && n < a->max && has_bit(a->set, s[n]))
+    n++;
+  if (n < a->min)
+    return 0;
+  if (i + 1 == re->natoms) /* last atom: it must consume the rest */
+    return n == len;
+  for (;; n--) { /* greedy, backtracking */
+    if (simple_match_from(re, i + 1, s + n, len - n))
+      return 1;
+    if (n == a->min)
+      return 0;
+  }
+}
+
+static int pattern_matches(const struct snode *n, const char *s, size_t len) {
+  if (strlen(s) != len) /* embedded NUL: never a match */
+    return 0;
+  if (n->simple)
+    return simple_match_from(n->simple, 0, (const unsigned char *)s, len);
+  return regexec(n->re, s, 0, NULL, 0) == 0;
+}
+
 static int compile_keyword(struct registry *reg, size_t file, struct snode *n,
                            const char *key, json_object *val) {
   const char *fname = dray__schema_files[file].name;
@@ -273,12 +441,14 @@ static int compile_keyword(struct registry *reg, size_t file, struct snode *n,
     size_t i = 0;
     json_object_object_foreach(val, pname, pschema) {
       n->props[i].name = pname;
+      n->props[i].hash = name_hash(pname);
       n->props[i].node = compile_node(reg, file, pschema);
       if (!n->props[i].node)
         return -1;
       i++;
     }
-    qsort(n->props, n->nprops, sizeof *n->props, cmp_prop);
+    if (build_prop_table(n) < 0)
+      return compile_fail(fname, "out of memory", NULL);
     return 0;
   }
   if (strcmp(key, "required") == 0) {
@@ -362,6 +532,7 @@ static int compile_keyword(struct registry *reg, size_t file, struct snode *n,
       return compile_fail(fname, "pattern does not compile as POSIX ERE:",
                           n->pattern);
     }
+    n->simple = simple_compile(n->pattern);
     return 0;
   }
   if (strcmp(key, "format") == 0) {
@@ -608,7 +779,16 @@ static struct registry *get_registry(void) {
 /* ---- validation ------------------------------------------------------ */
 
 #define PATH_MAX_LEN 480
+#define MAX_FRAMES 128
 #define MAX_DEPTH 200
+
+/* One step of the JSON path: an object key (borrowed from the instance or
+ * the schema, valid during the call) or an array index. The path text is
+ * only built when an error is reported, so valid messages cost nothing. */
+struct frame {
+  const char *key; /* NULL: array index */
+  size_t index;
+};
 
 struct vctx {
   char *err;
@@ -616,28 +796,10 @@ struct vctx {
   int quiet;  /* evaluating an if/anyOf/oneOf/not branch: no message */
   int failed; /* first error already written */
   int depth;
-  size_t plen;
-  char path[PATH_MAX_LEN + 8];
+  const char *base; /* "$" or "$.data" */
+  size_t nframes;   /* may exceed MAX_FRAMES; the rest is elided */
+  struct frame frames[MAX_FRAMES];
 };
-
-static int fail(struct vctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int fail(struct vctx *c, const char *fmt, ...) {
-  if (c->quiet || c->failed)
-    return -1;
-  c->failed = 1;
-  if (!c->err || c->err_size == 0)
-    return -1;
-  int n = snprintf(c->err, c->err_size, "%s: ", c->path);
-  if (n >= 0 && (size_t)n < c->err_size) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err + n, c->err_size - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static int is_ident(const char *s) {
   if (!*s)
@@ -649,55 +811,70 @@ static int is_ident(const char *s) {
   return 1;
 }
 
-/* Appends ".key" or ["key"] to the path; returns the old length. */
-static size_t path_push_key(struct vctx *c, const char *key) {
-  size_t old = c->plen;
-  if (c->plen >= PATH_MAX_LEN)
-    return old;
-  char *p = c->path + c->plen;
-  size_t room = PATH_MAX_LEN - c->plen;
-  int n;
-  if (is_ident(key)) {
-    n = snprintf(p, room, ".%s", key);
-  } else {
-    /* Quote awkward keys; control characters and quotes become '?' so the
-     * message stays one printable line. */
-    char q[96];
-    size_t j = 0;
-    for (const char *k = key; *k && j + 4 < sizeof q; k++)
-      q[j++] = ((unsigned char)*k < 0x20 || *k == '"' || *k == '\\') ? '?'
-                                                                      : *k;
-    q[j] = '\0';
-    n = snprintf(p, room, "[\"%s\"]", q);
+/* Writes base + frames as ".key", ["odd key"] and "[3]" into buf. */
+static void format_path(const struct vctx *c, char *buf, size_t size) {
+  size_t len = (size_t)snprintf(buf, size, "%s", c->base);
+  size_t n = c->nframes < MAX_FRAMES ? c->nframes : MAX_FRAMES;
+  for (size_t i = 0; i < n && len < size; i++) {
+    const struct frame *f = &c->frames[i];
+    int w;
+    if (!f->key) {
+      w = snprintf(buf + len, size - len, "[%zu]", f->index);
+    } else if (is_ident(f->key)) {
+      w = snprintf(buf + len, size - len, ".%s", f->key);
+    } else {
+      /* Control characters, quotes and backslashes become '?' so the
+       * message stays one printable line. */
+      char quoted[96];
+      size_t j = 0;
+      for (const char *k = f->key; *k && j + 4 < sizeof quoted; k++)
+        quoted[j++] = ((unsigned char)*k < 0x20 || *k == '"' || *k == '\\')
+                          ? '?' : *k;
+      quoted[j] = '\0';
+      w = snprintf(buf + len, size - len, "[\"%s\"]", quoted);
+    }
+    if (w < 0)
+      break;
+    len += (size_t)w;
   }
-  if (n < 0 || (size_t)n >= room) {
-    memcpy(c->path + PATH_MAX_LEN - 3, "...", 4);
-    c->plen = PATH_MAX_LEN;
-  } else {
-    c->plen += (size_t)n;
-  }
-  return old;
+  if (c->nframes > MAX_FRAMES && len + 4 < size)
+    memcpy(buf + len, "...", 4);
 }
 
-static size_t path_push_index(struct vctx *c, size_t idx) {
-  size_t old = c->plen;
-  if (c->plen >= PATH_MAX_LEN)
-    return old;
-  size_t room = PATH_MAX_LEN - c->plen;
-  int n = snprintf(c->path + c->plen, room, "[%zu]", idx);
-  if (n < 0 || (size_t)n >= room) {
-    memcpy(c->path + PATH_MAX_LEN - 3, "...", 4);
-    c->plen = PATH_MAX_LEN;
-  } else {
-    c->plen += (size_t)n;
+static int fail(struct vctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(struct vctx *c, const char *fmt, ...) {
+  if (c->quiet || c->failed)
+    return -1;
+  c->failed = 1;
+  if (!c->err || c->err_size == 0)
+    return -1;
+  char path[PATH_MAX_LEN];
+  format_path(c, path, sizeof path);
+  int n = snprintf(c->err, c->err_size, "%s: ", path);
+  if (n >= 0 && (size_t)n < c->err_size) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err + n, c->err_size - (size_t)n, fmt, ap);
+    va_end(ap);
   }
-  return old;
+  return -1;
 }
 
-static void path_pop(struct vctx *c, size_t old) {
-  c->plen = old;
-  c->path[old] = '\0';
+static void path_push_key(struct vctx *c, const char *key) {
+  if (c->nframes < MAX_FRAMES)
+    c->frames[c->nframes] = (struct frame){key, 0};
+  c->nframes++;
 }
+
+static void path_push_index(struct vctx *c, size_t idx) {
+  if (c->nframes < MAX_FRAMES)
+    c->frames[c->nframes] = (struct frame){NULL, idx};
+  c->nframes++;
+}
+
+static void path_pop(struct vctx *c) { c->nframes--; }
 
 static const char *type_name(json_object *v) {
   switch (json_object_get_type(v)) {
@@ -869,8 +1046,7 @@ static int check_string(struct vctx *c, const struct snode *n,
       return fail(c, "longer than %ld characters", n->max_len);
   }
   if (n->re) {
-    /* regexec stops at NUL: a string with an embedded NUL never matches. */
-    if (strlen(s) != len || regexec(n->re, s, 0, NULL, 0) != 0)
+    if (!pattern_matches(n, s, len))
       return fail(c, "%s does not match %s", show(v, shown, sizeof shown),
                   n->pattern);
   }
@@ -897,16 +1073,14 @@ static int check_number(struct vctx *c, const struct snode *n,
 }
 
 static const struct snode *find_prop(const struct snode *n, const char *key) {
-  size_t lo = 0, hi = n->nprops;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int r = strcmp(key, n->props[mid].name);
-    if (r == 0)
-      return n->props[mid].node;
-    if (r < 0)
-      hi = mid;
-    else
-      lo = mid + 1;
+  if (!n->nprops)
+    return NULL;
+  uint32_t h = name_hash(key);
+  for (uint32_t at = h & n->slot_mask; n->slots[at];
+       at = (at + 1) & n->slot_mask) {
+    const struct sprop *p = &n->props[n->slots[at] - 1];
+    if (p->hash == h && strcmp(p->name, key) == 0)
+      return p->node;
   }
   return NULL;
 }
@@ -924,7 +1098,7 @@ static int check_name(struct vctx *c, const struct snode *pn,
     size_t chars = utf8_chars(key, strlen(key));
     rc = (pn->min_len >= 0 && chars < (size_t)pn->min_len) ||
                  (pn->max_len >= 0 && chars > (size_t)pn->max_len) ||
-                 (pn->re && regexec(pn->re, key, 0, NULL, 0) != 0)
+                 (pn->re && !pattern_matches(pn, key, strlen(key)))
              ? -1 : 0;
   } else {
     json_object *name = json_object_new_string(key);
@@ -944,16 +1118,16 @@ static int check_object(struct vctx *c, const struct snode *n,
                         json_object *v) {
   for (size_t i = 0; i < n->nrequired; i++) {
     if (!json_object_object_get_ex(v, n->required[i], NULL)) {
-      size_t old = path_push_key(c, n->required[i]);
+      path_push_key(c, n->required[i]);
       fail(c, "required property missing");
-      path_pop(c, old);
+      path_pop(c);
       return -1;
     }
   }
   if (!n->nprops && n->addl_mode == ADDL_ANY && !n->prop_names)
     return 0;
   json_object_object_foreach(v, key, val) {
-    size_t old = path_push_key(c, key);
+    path_push_key(c, key);
     int rc = 0;
     if (n->prop_names && check_name(c, n->prop_names, key) < 0)
       rc = -1;
@@ -966,7 +1140,7 @@ static int check_object(struct vctx *c, const struct snode *n,
       else if (n->addl_mode == ADDL_SCHEMA)
         rc = validate(c, n->addl, val);
     }
-    path_pop(c, old);
+    path_pop(c);
     if (rc < 0)
       return -1;
   }
@@ -985,9 +1159,9 @@ static int check_array(struct vctx *c, const struct snode *n,
   if (!n->items)
     return 0;
   for (size_t i = 0; i < len; i++) {
-    size_t old = path_push_index(c, i);
+    path_push_index(c, i);
     int rc = validate(c, n->items, json_object_array_get_idx(v, i));
-    path_pop(c, old);
+    path_pop(c);
     if (rc < 0)
       return -1;
   }
@@ -1039,8 +1213,48 @@ static int check_combinators(struct vctx *c, const struct snode *n,
   return 0;
 }
 
+/* Error reporters, kept out of validate() so its recursion frame stays
+ * small; they only run on the failing path. */
+__attribute__((noinline, cold)) static int fail_type(struct vctx *c,
+                                                     const struct snode *n,
+                                                     json_object *v) {
+  char want[64], shown[72];
+  types_text(n->types, want, sizeof want);
+  if (json_object_is_type(v, json_type_double) ||
+      json_object_is_type(v, json_type_int))
+    return fail(c, "expected %s, got %s %s", want, type_name(v),
+                show(v, shown, sizeof shown));
+  return fail(c, "expected %s, got %s", want, type_name(v));
+}
+
+__attribute__((noinline, cold)) static int fail_const(struct vctx *c,
+                                                      const struct snode *n,
+                                                      json_object *v) {
+  char want[72], shown[72];
+  return fail(c, "must be %s, got %s", show(n->const_val, want, sizeof want),
+              show(v, shown, sizeof shown));
+}
+
+__attribute__((noinline, cold)) static int fail_enum(struct vctx *c,
+                                                     const struct snode *n,
+                                                     json_object *v) {
+  char allowed[320], shown[72];
+  if (c->quiet || c->failed) /* skip the text in quiet branches */
+    return -1;
+  enum_text(n, allowed, sizeof allowed);
+  return fail(c, "%s is not one of: %s", show(v, shown, sizeof shown),
+              allowed);
+}
+
+static int in_enum(const struct snode *n, json_object *v) {
+  size_t count = json_object_array_length(n->enum_vals);
+  for (size_t i = 0; i < count; i++)
+    if (json_object_equal(json_object_array_get_idx(n->enum_vals, i), v))
+      return 1;
+  return 0;
+}
+
 static int validate(struct vctx *c, const struct snode *n, json_object *v) {
-  char shown[72];
   if (n->never)
     return fail(c, "not allowed here");
   if (++c->depth > MAX_DEPTH) {
@@ -1049,36 +1263,16 @@ static int validate(struct vctx *c, const struct snode *n, json_object *v) {
   }
   int rc = -1;
   if (n->types && !type_ok(n->types, v)) {
-    char want[64];
-    types_text(n->types, want, sizeof want);
-    if (json_object_is_type(v, json_type_double) ||
-        json_object_is_type(v, json_type_int))
-      fail(c, "expected %s, got %s %s", want, type_name(v),
-           show(v, shown, sizeof shown));
-    else
-      fail(c, "expected %s, got %s", want, type_name(v));
+    fail_type(c, n, v);
     goto out;
   }
   if (n->has_const && !json_object_equal(n->const_val, v)) {
-    char want[72];
-    fail(c, "must be %s, got %s", show(n->const_val, want, sizeof want),
-         show(v, shown, sizeof shown));
+    fail_const(c, n, v);
     goto out;
   }
-  if (n->enum_vals) {
-    size_t count = json_object_array_length(n->enum_vals), i;
-    for (i = 0; i < count; i++)
-      if (json_object_equal(json_object_array_get_idx(n->enum_vals, i), v))
-        break;
-    if (i == count) {
-      if (!c->quiet && !c->failed) { /* skip the text in quiet branches */
-        char allowed[320];
-        enum_text(n, allowed, sizeof allowed);
-        fail(c, "%s is not one of: %s", show(v, shown, sizeof shown),
-             allowed);
-      }
-      goto out;
-    }
+  if (n->enum_vals && !in_enum(n, v)) {
+    fail_enum(c, n, v);
+    goto out;
   }
   switch (json_object_get_type(v)) {
   case json_type_string:
@@ -1195,8 +1389,7 @@ static void ctx_init(struct vctx *c, const char *path, char *err,
   memset(c, 0, sizeof *c);
   c->err = err;
   c->err_size = err_size;
-  c->plen = strlen(path);
-  memcpy(c->path, path, c->plen + 1);
+  c->base = path;
 }
 
 static int is_canonical_namespace(const char *type) {

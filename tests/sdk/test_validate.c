@@ -458,6 +458,127 @@ static void test_geofence_circle_needs_a_radius(void **s) {
                    0);
 }
 
+
+/* Code fields: each pattern accepts its real examples and rejects near
+ * misses (the simple class matcher and regexec paths both run here). */
+static void test_code_patterns_accept_real_codes_and_reject_near_misses(
+    void **s) {
+  (void)s;
+  static const struct {
+    const char *type, *head, *field, *value;
+    int ok;
+  } cases[] = {
+#define SH "dray.shipment.created.v1", "'id':'S1',"
+#define MI "dray.shipment.milestone.v1", "'id':'M1','shipment_id':'S1',"   \
+           "'status':'unknown','raw':{'system':'x','code':'y'},"            \
+           "'occurred_at':'2026-03-02T14:05:00Z',"
+#define CH "dray.charge.rated.v1", "'id':'C1','code':'base',"              \
+           "'amount_minor':1,'currency':'USD',"
+      {SH, "bol_number", "any thing", 1},
+      {SH, "incoterm", "FCA", 1},
+      {SH, "incoterm", "fca", 0},
+      {MI, "tz_offset", "-06:00", 1},
+      {MI, "tz_offset", "Z", 1},
+      {MI, "tz_offset", "+14:00", 1},
+      {MI, "tz_offset", "+15:00", 0},
+      {MI, "tz_offset", "-0600", 0},
+      {MI, "tz_offset", "Z ", 0},
+      {CH, "x12_code", "FSC", 1},
+      {CH, "x12_code", "A520", 1},
+      {CH, "x12_code", "F", 0},
+      {CH, "x12_code", "fsc", 0},
+      {CH, "x12_code", "FUELS", 0},
+  };
+#undef SH
+#undef MI
+#undef CH
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char json[1024];
+    snprintf(json, sizeof json, "{%s'%s':'%s'}", cases[i].head,
+             cases[i].field, cases[i].value);
+    int rc = body(cases[i].type, json);
+    if (rc != (cases[i].ok ? 0 : -1))
+      fail_msg("%s %s=%s: rc %d (%s)", cases[i].type, cases[i].field,
+               cases[i].value, rc, err);
+  }
+  /* Decimal rates, GTINs, SSCCs and UN numbers. */
+  static const struct {
+    const char *json;
+    int ok;
+  } more[] = {
+      {"{'id':'C','code':'fuel','amount_minor':1,'currency':'USD',"
+       "'basis':{'rate':'0.523'}}", 1},
+      {"{'id':'C','code':'fuel','amount_minor':1,'currency':'USD',"
+       "'basis':{'rate':'-12'}}", 1},
+      {"{'id':'C','code':'fuel','amount_minor':1,'currency':'USD',"
+       "'basis':{'rate':'1,5'}}", 0},
+      {"{'id':'C','code':'fuel','amount_minor':1,'currency':'USD',"
+       "'basis':{'rate':'.5'}}", 0},
+      {"{'id':'C','code':'fuel','amount_minor':1,'currency':'USD',"
+       "'basis':{'rate':'5.'}}", 0},
+  };
+  for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+    int rc = body("dray.charge.rated.v1", more[i].json);
+    if (rc != (more[i].ok ? 0 : -1))
+      fail_msg("%s: rc %d (%s)", more[i].json, rc, err);
+  }
+  static const struct {
+    const char *json;
+    int ok;
+  } ids[] = {
+      {"{'id':'S','packages':[{'id':'P','sscc':'003401234567890126'}]}", 1},
+      {"{'id':'S','packages':[{'id':'P','sscc':'00340123456789012'}]}", 0},
+      {"{'id':'S','packages':[{'id':'P','sscc':'0034012345678901260'}]}", 0},
+      {"{'id':'S','lines':[{'item_ids':{'gtin':'04012345678901'}}]}", 1},
+      {"{'id':'S','lines':[{'item_ids':{'gtin':'4012345'}}]}", 0},
+      {"{'id':'S','lines':[{'item_ids':{'gtin':'0401234567890X'}}]}", 0},
+      {"{'id':'S','carrier':{'scac':'ODFL'}}", 1},
+      {"{'id':'S','carrier':{'scac':'ODFLX'}}", 0},
+  };
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+    int rc = body("dray.shipment.changed.v1", ids[i].json);
+    if (rc != (ids[i].ok ? 0 : -1))
+      fail_msg("%s: rc %d (%s)", ids[i].json, rc, err);
+  }
+  static const struct {
+    const char *json;
+    int ok;
+  } un[] = {
+      {"{'id':'O','order_no':'1','lines':[{'line_no':1,'hazmat':"
+       "{'un':'UN1270'}}]}", 1},
+      {"{'id':'O','order_no':'1','lines':[{'line_no':1,'hazmat':"
+       "{'un':'1270'}}]}", 1},
+      {"{'id':'O','order_no':'1','lines':[{'line_no':1,'hazmat':"
+       "{'un':'UX1270'}}]}", 0},
+  };
+  for (size_t i = 0; i < sizeof un / sizeof un[0]; i++) {
+    int rc = body("dray.order.changed.v1", un[i].json);
+    if (rc != (un[i].ok ? 0 : -1))
+      fail_msg("%s: rc %d (%s)", un[i].json, rc, err);
+  }
+}
+
+static void test_datacontenttype_must_be_json(void **s) {
+  (void)s;
+  static const struct {
+    const char *value;
+    int ok;
+  } cases[] = {{"application/json", 1},
+               {"application/cloudevents+json", 1},
+               {"application/json; charset=utf-8", 1},
+               {"application/xml", 0},
+               {"text/json", 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char json[512];
+    snprintf(json, sizeof json,
+             "{'specversion':'1.0','id':'1','source':'s','type':'t',"
+             "'datacontenttype':'%s'}", cases[i].value);
+    int rc = event(json);
+    if (rc != (cases[i].ok ? 0 : -1))
+      fail_msg("%s: rc %d (%s)", cases[i].value, rc, err);
+  }
+}
+
 /* ---- envelope ---------------------------------------------------------- */
 
 #define ENV_HEAD                                                               \
@@ -765,6 +886,9 @@ int main(void) {
       cmocka_unit_test(test_number_bounds_are_enforced),
       cmocka_unit_test(test_awkward_keys_are_quoted_in_the_path),
       cmocka_unit_test(test_geofence_circle_needs_a_radius),
+      cmocka_unit_test(
+          test_code_patterns_accept_real_codes_and_reject_near_misses),
+      cmocka_unit_test(test_datacontenttype_must_be_json),
       cmocka_unit_test(test_event_with_extensions_and_foreign_type_is_valid),
       cmocka_unit_test(test_bad_envelope_attribute_names_are_rejected),
       cmocka_unit_test(test_envelope_required_attributes_and_specversion),
