@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dray-sdk/mock_host.h"
 #include "dray-sdk/validate.h"
+#include <dray/host.h>
 
 static char err[512];
 
@@ -738,6 +740,52 @@ static void test_deeply_nested_input_is_rejected_cleanly(void **s) {
   assert_non_null(strstr(err, "invalid JSON"));
 }
 
+
+/* ---- messages built by the SDK ---------------------------------------- */
+
+/* What the host's own message implementation serializes must satisfy the
+ * envelope schema: the same check the runtime applies to every message. */
+static void test_message_serialized_by_the_host_is_a_valid_event(void **s) {
+  (void)s;
+  dray_mock_host *mh = dray_mock_host_new("swift_edi");
+  assert_non_null(mh);
+  const struct dray_host *host = dray_mock_host_table(mh);
+  dray_instance *inst = dray_mock_host_instance(mh);
+  const char *milestone = q("{'id':'M1','shipment_id':'SHP-1',"
+                            "'status':'arrived_delivery','raw':"
+                            "{'system':'x12.214','code':'X1'},"
+                            "'occurred_at':'2026-03-06T20:58:00Z',"
+                            "'tz_offset':'-07:00'}");
+  dray_msg *msg = host->msg_new(inst, "dray.shipment.milestone.v1", milestone,
+                                strlen(milestone));
+  assert_non_null(msg);
+  assert_int_equal(host->msg_set_header(msg, "partitionkey", "SHP-1"), 0);
+  assert_int_equal(host->msg_set_header(msg, "correlationid", "PO-1"), 0);
+  assert_int_equal(host->msg_set_header(msg, "sequence",
+                                        "00000000000000000042"), 0);
+  dray_buf *buf = dray_mock_buf_new();
+  assert_non_null(buf);
+  assert_int_equal(host->msg_serialize(msg, buf), 0);
+  size_t len = 0;
+  const char *json = dray_mock_buf_data(buf, &len);
+  if (dray_validate_event(json, len, err, sizeof err) != 0)
+    fail_msg("%.*s: %s", (int)len, json, err);
+
+  /* The same message with a bad body is refused with the body's path. */
+  const char *bad = q("{'id':'M1','shipment_id':'SHP-1','status':'arrived',"
+                      "'raw':{'system':'x12.214','code':'X1'},"
+                      "'occurred_at':'2026-03-06T20:58:00Z'}");
+  assert_int_equal(host->msg_set_body(msg, bad, strlen(bad)), 0);
+  dray_mock_buf_reset(buf);
+  assert_int_equal(host->msg_serialize(msg, buf), 0);
+  json = dray_mock_buf_data(buf, &len);
+  assert_int_equal(dray_validate_event(json, len, err, sizeof err), -1);
+  assert_non_null(strstr(err, "$.data.status: \"arrived\" is not one of"));
+  dray_mock_buf_destroy(&buf);
+  host->msg_free(&msg);
+  dray_mock_host_destroy(&mh);
+}
+
 /* ---- golden events ----------------------------------------------------- */
 
 static char *read_file(const char *path, size_t *len) {
@@ -901,6 +949,7 @@ int main(void) {
       cmocka_unit_test(test_trailing_data_after_json_is_rejected),
       cmocka_unit_test(test_empty_input_and_null_arguments_do_not_crash),
       cmocka_unit_test(test_deeply_nested_input_is_rejected_cleanly),
+      cmocka_unit_test(test_message_serialized_by_the_host_is_a_valid_event),
       cmocka_unit_test(test_golden_events_are_valid_and_cover_every_object),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
