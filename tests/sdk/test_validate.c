@@ -477,8 +477,7 @@ static void test_code_patterns_accept_real_codes_and_reject_near_misses(
 #define CH "dray.charge.rated.v1", "'id':'C1','code':'base',"              \
            "'amount_minor':1,'currency':'USD',"
       {SH, "bol_number", "any thing", 1},
-      {SH, "incoterm", "FCA", 1},
-      {SH, "incoterm", "fca", 0},
+      {SH, "asn_no", "ASN-1", 1},
       {MI, "tz_offset", "-06:00", 1},
       {MI, "tz_offset", "Z", 1},
       {MI, "tz_offset", "+14:00", 1},
@@ -535,6 +534,9 @@ static void test_code_patterns_accept_real_codes_and_reject_near_misses(
       {"{'id':'S','lines':[{'item_ids':{'gtin':'4012345'}}]}", 0},
       {"{'id':'S','lines':[{'item_ids':{'gtin':'0401234567890X'}}]}", 0},
       {"{'id':'S','carrier':{'scac':'ODFL'}}", 1},
+      {"{'id':'S','incoterm':{'code':'FCA','place':'Hamburg'}}", 1},
+      {"{'id':'S','incoterm':{'code':'fca'}}", 0},
+      {"{'id':'S','incoterm':'FCA'}", 0},
       {"{'id':'S','carrier':{'scac':'ODFLX'}}", 0},
   };
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
