@@ -38,8 +38,13 @@ struct dray__pipeline {
   unsigned lane_count;
   unsigned capacity;
   struct dray__retry_policy retry;
+  struct dray__breaker breaker;
   atomic_int quit;
 };
+
+struct dray__breaker *dray__pipeline_breaker(struct dray__pipeline *pl) {
+  return &pl->breaker;
+}
 
 static uint64_t fnv1a(const char *s) {
   uint64_t h = 1469598103934665603ull;
@@ -102,14 +107,10 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Full jitter: a uniform delay in [0, min(cap, base * 2^attempt)). */
-static int64_t backoff_ms(const struct dray__retry_policy *p, unsigned attempt) {
-  int64_t ceiling = p->base_ms;
-  for (unsigned i = 0; i < attempt && ceiling < p->cap_ms; i++) ceiling *= 2;
-  if (ceiling > p->cap_ms) ceiling = p->cap_ms;
+static uint64_t random64(void) {
   uint64_t r = 0;
-  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)now_ms();
-  return ceiling > 0 ? (int64_t)(r % (uint64_t)ceiling) : 0;
+  if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = (uint64_t)now_ms() * 2654435761u;
+  return r;
 }
 
 /* Sleeps up to ms, waking early when the pipeline quits. Returns nonzero
@@ -133,45 +134,77 @@ static void log_undelivered(struct dray__pipeline *pl, const dray_msg *msg,
   dray__metric_add(pl->dest->name, "undelivered", 1);
 }
 
+/* Where a message goes when no attempt can deliver it. Until the dead
+ * letter spool exists this is a log line with the whole context. */
+static void dead_letter(struct dray__pipeline *pl, const dray_msg *msg,
+                        const char *error_class, const char *why, unsigned attempts) {
+  dray__metric_add(pl->dest->name, "dead_lettered", 1);
+  dray__log(DRAY_LOG_ERROR, pl->dest->name,
+            "dead letter: message %s (type %s, source %s, plugin %s %s) %s after %u "
+            "attempt%s: %s",
+            dray__msg_header(msg, "id"), dray__msg_header(msg, "type"),
+            dray__msg_header(msg, "source"), pl->dest->desc->name,
+            pl->dest->desc->version ? pl->dest->desc->version : "?", error_class,
+            attempts, attempts == 1 ? "" : "s", *why ? why : "(no reason given)");
+}
+
+static void breaker_note(struct dray__pipeline *pl, int changed) {
+  if (changed < 0) return;
+  const char *name = dray__breaker_state_name((enum dray__breaker_state)changed);
+  dray__log(changed == DRAY_BREAKER_OPEN ? DRAY_LOG_WARN : DRAY_LOG_INFO, pl->dest->name,
+            "circuit breaker %s", name);
+  dray__metric_add(pl->dest->name, changed == DRAY_BREAKER_OPEN ? "breaker_opened"
+                                                                : "breaker_closed", 1);
+  dray__metric_set(pl->dest->name, "breaker_state", changed);
+}
+
 /* The one place where a destination's result is handled. Returns nonzero
- * when the message is finished (delivered, rejected or abandoned) and zero
- * when it must be tried again after *delay_ms. */
+ * when the message is finished (delivered or dead-lettered) and zero when
+ * it must be tried again after *delay_ms (-1: hold until shutdown). */
 static int handle_result(struct dray__pipeline *pl, const dray_msg *msg,
-                         dray_status st, unsigned attempt, int64_t *delay_ms) {
+                         dray_status st, unsigned attempt, int64_t first_failure_ms,
+                         int64_t *delay_ms) {
   struct dray_instance *dest = pl->dest;
   const char *why = dray__callback_error();
+  int64_t hint = dray__callback_retry_after();
+  int64_t now = now_ms();
+  enum dray__outcome outcome = DRAY_OUTCOME_FAILURE;
+  if (st == DRAY_OK) outcome = DRAY_OUTCOME_SUCCESS;
+  else if (st == DRAY_REJECT) outcome = DRAY_OUTCOME_NEUTRAL;
+  else if (st == DRAY_RETRY && hint >= 0) outcome = DRAY_OUTCOME_NEUTRAL; /* throttled */
+  breaker_note(pl, dray__breaker_record(&pl->breaker, now, outcome));
+
   switch (st) {
     case DRAY_OK:
       dray__metric_add(dest->name, "delivered", 1);
       return 1;
     case DRAY_REJECT:
       dray__metric_add(dest->name, "rejected", 1);
-      dray__log(DRAY_LOG_ERROR, dest->name,
-                "rejected message %s (type %s, source %s): %s",
-                dray__msg_header(msg, "id"), dray__msg_header(msg, "type"),
-                dray__msg_header(msg, "source"), *why ? why : "(no reason)");
+      dead_letter(pl, msg, "rejected", why, attempt + 1);
       return 1;
     case DRAY_FATAL:
       if (!atomic_exchange(&dest->failed, 1))
         dray__log(DRAY_LOG_ERROR, dest->name,
-                  "instance failed (FATAL on message %s): %s; holding its "
-                  "queue until restart",
+                  "instance failed (FATAL on message %s): %s; no more calls, its queue "
+                  "is held until restart",
                   dray__msg_header(msg, "id"), *why ? why : "(no reason)");
       dray__metric_add(dest->name, "fatal", 1);
-      *delay_ms = -1; /* wait for shutdown */
+      *delay_ms = -1;
       return 0;
     default:
       if (st != DRAY_RETRY)
-        dray__log(DRAY_LOG_WARN, dest->name,
-                  "unknown status %d treated as RETRY", (int)st);
+        dray__log(DRAY_LOG_WARN, dest->name, "unknown status %d treated as RETRY", (int)st);
       dray__metric_add(dest->name, "retries", 1);
-      *delay_ms = dray__callback_retry_after() >= 0
-                      ? dray__callback_retry_after()
-                      : backoff_ms(&pl->retry, attempt);
+      *delay_ms = dray__retry_next_ms(&pl->retry, attempt, first_failure_ms, now, hint,
+                                      random64());
+      if (*delay_ms < 0) {
+        dead_letter(pl, msg, "max_age_exceeded", why, attempt + 1);
+        return 1;
+      }
       dray__log(DRAY_LOG_WARN, dest->name,
                 "message %s: attempt %u failed (%s), retry in %lld ms",
-                dray__msg_header(msg, "id"), attempt + 1,
-                *why ? why : "transient", (long long)*delay_ms);
+                dray__msg_header(msg, "id"), attempt + 1, *why ? why : "transient",
+                (long long)*delay_ms);
       return 0;
   }
 }
@@ -179,10 +212,18 @@ static int handle_result(struct dray__pipeline *pl, const dray_msg *msg,
 static void deliver(struct dray__pipeline *pl, const dray_msg *msg) {
   struct dray_instance *dest = pl->dest;
   int serialize = !(dest->desc->flags & DRAY_PLUGIN_CONCURRENT);
+  int64_t first_failure = 0;
   for (unsigned attempt = 0;; attempt++) {
+    int64_t wait = 0;
+    while (!atomic_load(&dest->failed) &&
+           !dray__breaker_allow(&pl->breaker, now_ms(), &wait)) {
+      /* open: no call reaches the destination */
+      if (wait_or_quit(pl, wait)) {
+        log_undelivered(pl, msg, "shutdown while the circuit breaker was open");
+        return;
+      }
+    }
     if (atomic_load(&dest->failed)) {
-      /* A failed instance gets no calls; its queue is held (and the
-       * sources see backpressure) until the process stops. */
       wait_or_quit(pl, INT32_MAX);
       log_undelivered(pl, msg, "destination failed; shutting down");
       return;
@@ -191,9 +232,10 @@ static void deliver(struct dray__pipeline *pl, const dray_msg *msg) {
     dray__callback_begin();
     dray_status st = dest->desc->process(dest->state, msg);
     if (serialize) pthread_mutex_unlock(&dest->process_lock);
+    if (st != DRAY_OK && attempt == 0) first_failure = now_ms();
     int64_t delay = 0;
-    if (handle_result(pl, msg, st, attempt, &delay)) return;
-    if (delay >= 0 && wait_or_quit(pl, delay)) {
+    if (handle_result(pl, msg, st, attempt, first_failure, &delay)) return;
+    if (wait_or_quit(pl, delay < 0 ? INT32_MAX : delay)) {
       log_undelivered(pl, msg, "shutdown while waiting to retry (in-memory delivery)");
       return;
     }
@@ -227,6 +269,8 @@ static void *worker_main(void *arg) {
 struct dray__pipeline *dray__pipeline_new(void *zctx,
                                           struct dray_instance *dest,
                                           unsigned lanes, unsigned capacity,
+                                          const struct dray__retry_policy *retry,
+                                          const struct dray__breaker_policy *breaker,
                                           char *err, size_t err_size) {
   struct dray__pipeline *pl = calloc(1, sizeof *pl);
   if (!pl || !(pl->lanes = calloc(lanes, sizeof *pl->lanes))) {
@@ -237,8 +281,9 @@ struct dray__pipeline *dray__pipeline_new(void *zctx,
   pl->dest = dest;
   pl->lane_count = lanes;
   pl->capacity = capacity;
-  pl->retry.base_ms = 1000;
-  pl->retry.cap_ms = 300000;
+  if (retry) pl->retry = *retry;
+  else dray__retry_policy_default(&pl->retry);
+  dray__breaker_init(&pl->breaker, breaker);
   for (unsigned i = 0; i < lanes; i++) {
     struct lane *l = &pl->lanes[i];
     l->pl = pl;
@@ -306,6 +351,7 @@ void dray__pipeline_destroy(struct dray__pipeline **pl_p) {
     if (l->pull) zmq_close(l->pull);
     pthread_mutex_destroy(&l->push_lock);
   }
+  dray__breaker_destroy(&pl->breaker);
   free(pl->lanes);
   free(pl);
 }

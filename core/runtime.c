@@ -276,7 +276,8 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
      * route to it without a restart. */
     if (ic->plugin->desc->kinds & DRAY_KIND_DESTINATION) {
       inst->pipeline = dray__pipeline_new(rt->zctx, inst, ic->workers,
-                                          ic->queue_capacity, err, err_size);
+                                          ic->queue_capacity, &ic->retry,
+                                          &ic->breaker, err, err_size);
       if (!inst->pipeline) return -1;
     }
     if (dray__instance_create(inst, err, err_size) != 0) return -1;

@@ -124,10 +124,38 @@ instances:
 routes:
   - { from: gen, to: picky }
 """).start()
-        wait_for(lambda: site.text().count("rejected message") == 2, what="2 rejections")
+        wait_for(lambda: site.text().count("dead letter:") == 2, what="2 rejections")
         self.assertEqual(site.stop(), 0)
-        self.assertRegex(site.text(), r"\[picky\] rejected message \w{26} \(type dray.bad.thing.v1, "
-                                      r"source dray://it/gen\): testkit: type dray.bad.thing.v1 is rejected here")
+        self.assertRegex(site.text(), r"\[picky\] dead letter: message \w{26} \(type dray.bad.thing.v1, "
+                                      r"source dray://it/gen, plugin testkit 1.0.0\) rejected after 1 attempt: "
+                                      r"testkit: type dray.bad.thing.v1 is rejected here")
+
+    def test_breaker_opens_after_five_failures_and_makes_no_calls_while_open(self):
+        # calls 1-5 fail: open; after 400 ms probe 6 fails: open again; then
+        # probes 7, 8, 9 succeed: closed. Four messages, one lane, in order.
+        site = Site("""
+site: it
+data_dir: data
+instances:
+  gen: { plugin: testkit, config: { count: 4 } }
+  down: { plugin: testkit, retry: { base_ms: 1, cap_ms: 5 },
+          breaker: { open_ms: 400, open_max_ms: 400 },
+          config: { log_file: down.log, retry_first: 6 } }
+routes:
+  - { from: gen, to: down }
+""")
+        started = time.monotonic()
+        site.start()
+        wait_for(lambda: len(site.lines("down.log")) == 4, timeout=20, what="4 deliveries")
+        elapsed = time.monotonic() - started
+        self.assertEqual(site.stop(), 0)
+        log = site.text()
+        self.assertEqual(log.count("circuit breaker open"), 2, log)
+        self.assertEqual(log.count("circuit breaker closed"), 1, log)
+        self.assertIn("down.breaker_opened 2", log)
+        self.assertIn("down.delivered 4", log)
+        self.assertGreaterEqual(elapsed, 0.8, "two open windows of 400 ms with no calls")
+        self.assertEqual([int(r[1]) for r in site.lines("down.log")], [0, 1, 2, 3])
 
     def test_sigterm_drains_within_the_deadline_and_reports_what_is_left(self):
         site = Site("""
