@@ -203,30 +203,50 @@ routes:
         self.assertEqual(down["breaker"], "open")
         self.assertEqual(down["metrics"]["breaker_opened"], 1)
         self.assertEqual(down["metrics"]["retries"], 5)
-        self.assertEqual(site.stop(), 1)  # the message is still undelivered
-        self.assertIn("shutdown while the circuit breaker was open", site.text())
+        self.assertEqual(site.stop(), 0)  # the message is safe in the journal
+        self.assertIn("stays in the journal (shutdown while the circuit breaker was open)", site.text())
         self.assertEqual(dray("status", "-c", site.path).returncode, 1)
 
-    def test_sigterm_drains_within_the_deadline_and_reports_what_is_left(self):
-        site = Site("""
+    SLOW_SITE = """
 site: it
 data_dir: data
 shutdown_timeout_ms: 300
 instances:
-  gen: { plugin: testkit, config: { count: 30 } }
+  gen: { plugin: testkit, config: { count: COUNT } }
   slow: { plugin: testkit, queue_capacity: 100, config: { log_file: slow.log, delay_ms: 100 } }
 routes:
-  - { from: gen, to: slow }
-""").start()
+  - { from: gen, to: slow, delivery: CLASS }
+"""
+
+    def test_sigterm_drains_within_the_deadline_and_the_journal_keeps_the_rest(self):
+        site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "durable")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
         started = time.monotonic()
-        code = site.stop()
+        self.assertEqual(site.stop(), 0)
         self.assertLess(time.monotonic() - started, 3 * SLOW, "stopped near the deadline")
-        self.assertEqual(code, 1, "undelivered messages make a non-zero exit")
         delivered = len(site.lines("slow.log"))
-        undelivered = site.text().count("not delivered")
         self.assertLess(delivered, 30)
-        self.assertEqual(delivered + undelivered, 30, "every message is delivered or reported")
+        self.assertEqual(site.text().count("stays in the journal"), 30 - delivered)
+        # the next start delivers the rest from the journal
+        site.write(self.SLOW_SITE.replace("COUNT", "0").replace("CLASS", "durable"))
+        site.start()
+        wait_for(lambda: len({r[1] for r in site.lines("slow.log")}) == 30, what="all 30")
+        self.assertEqual(site.stop(), 0)
+        self.assertIn(f"journal: {30 - delivered} messages not finished", site.text())
+        seqs = [int(r[1]) for r in site.lines("slow.log")]
+        self.assertEqual(sorted(set(seqs)), list(range(30)), "nothing lost")
+        self.assertLessEqual(len(seqs) - 30, 1, "at most the message in hand is repeated")
+
+    def test_memory_class_loses_what_is_in_flight_and_says_so(self):
+        site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "memory")).start()
+        wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        self.assertEqual(site.stop(), 1)
+        lost = site.text().count("(memory delivery class)")
+        self.assertEqual(lost + len(site.lines("slow.log")), 30)
+        self.assertFalse(os.listdir(site.p("data", "journal")) and
+                         any(f.endswith(".seg") and os.path.getsize(site.p("data", "journal", f)) > 0
+                             for f in os.listdir(site.p("data", "journal"))),
+                         "memory-class messages are not journaled")
 
     def test_unrouted_types_are_reported(self):
         site = Site("""
