@@ -489,8 +489,12 @@ static int map_delvry(struct in *m, idoc_emit_fn emit, void *ctx) {
   idoc_jadd_str(o, "delivery_no", vbeln);
   idoc_jadd_str(o, "asn_no", lifex);
   idoc_jadd_str(o, "bol_number", S(m, l20, "BOLNR"));
-  if (is_upper_n(S(m, l20, "INCO1"), 3))
-    idoc_jadd_str(o, "incoterm", S(m, l20, "INCO1"));
+  if (is_upper_n(S(m, l20, "INCO1"), 3)) {
+    json_object *inc = json_object_new_object();
+    idoc_jadd_str(inc, "code", S(m, l20, "INCO1"));
+    idoc_jadd_str(inc, "place", S(m, l20, "INCO2"));
+    json_object_object_add(o, "incoterm", inc);
+  }
   add_measure(o, "weight", S(m, l20, "BTGEW")[0] ? S(m, l20, "BTGEW")
                                                    : S(m, l20, "NTGEW"),
               S(m, l20, "GEWEI"), 0, S(m, l20, "BTGEW")[0] ? "gross" : "net");
