@@ -214,6 +214,9 @@ int idoc_seg_set(idoc_set *set, int seg, const char *name, const char *val,
  * `name` must outlive the set (a definition's name or an arena copy). */
 int idoc_seg_append(idoc_set *set, int seg, const char *name, const char *val,
                     size_t len);
+/* The same with a value already in the set's arena (NUL-terminated). */
+int idoc_seg_append_owned(idoc_set *set, int seg, const char *name,
+                          const char *copy, size_t len);
 int idoc_seg_setf(idoc_set *set, int seg, const char *name, const char *fmt,
                   ...) __attribute__((format(printf, 4, 5)));
 int idoc_doc_set_dc(idoc_set *set, int doc, int field, const char *val);

@@ -156,9 +156,14 @@ int idoc_set_add_seg(idoc_set *set, int doc, int parent, const char *type,
 
 int idoc_seg_append(idoc_set *set, int seg, const char *name, const char *val,
                     size_t len) {
-  GROW(set->values, set->nvalues, set->values_cap);
   const char *copy = idoc_set_strdup(set, val, len);
   if (!copy) return -1;
+  return idoc_seg_append_owned(set, seg, name, copy, len);
+}
+
+int idoc_seg_append_owned(idoc_set *set, int seg, const char *name,
+                          const char *copy, size_t len) {
+  GROW(set->values, set->nvalues, set->values_cap);
   int idx = (int)set->nvalues++;
   struct idoc_value *v = &set->values[idx];
   v->name = name;

@@ -47,8 +47,7 @@ struct xstate {
   int stack[IDOC_MAX_DEPTH]; /* open segments */
   size_t fcursor[IDOC_MAX_DEPTH]; /* next expected field per open segment */
   int depth;
-  char text[MAX_TEXT];
-  size_t tlen;
+  char text[MAX_TEXT]; /* joins a value split over several text nodes */
   char xml_err[400];
 };
 
@@ -82,11 +81,17 @@ static const char *docnum(struct xstate *x) {
 }
 
 /* Reads the text content of the current (field) element up to its end
- * tag into x->text. Returns 0, or -1 when it holds an element. */
-static int read_text(struct xstate *x, const char *field) {
-  x->tlen = 0;
+ * tag, right-trimmed, straight into the set's arena: *val (NULL when
+ * empty) and *vlen. Returns 0; -1 when it holds an element (err set); -2
+ * when the reader failed; -3 out of memory. */
+static int read_text(struct xstate *x, const char *field, const char **val,
+                     size_t *vlen) {
+  *val = NULL;
+  *vlen = 0;
   if (xmlTextReaderIsEmptyElement(x->r)) return 0;
   int ret;
+  const char *acc = NULL;
+  size_t alen = 0;
   while ((ret = xmlTextReaderRead(x->r)) == 1) {
     int t = xmlTextReaderNodeType(x->r);
     if (t == XML_READER_TYPE_END_ELEMENT) break;
@@ -95,13 +100,22 @@ static int read_text(struct xstate *x, const char *field) {
         t == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
       const char *v = (const char *)xmlTextReaderConstValue(x->r);
       size_t n = v ? strlen(v) : 0;
-      if (x->tlen + n >= MAX_TEXT) {
+      if (alen + n >= MAX_TEXT) {
         idoc_err_set(x->err, "%s:%u: IDoc %s field %s: value longer than %d "
                      "bytes", x->origin, xline(x), docnum(x), field, MAX_TEXT);
         return -1;
       }
-      memcpy(x->text + x->tlen, v, n);
-      x->tlen += n;
+      if (!acc) {
+        /* the usual case: one text node, copied once */
+        acc = idoc_set_strdup(x->set, v, n);
+        alen = n;
+      } else {
+        memcpy(x->text, acc, alen);
+        memcpy(x->text + alen, v, n);
+        alen += n;
+        acc = idoc_set_strdup(x->set, x->text, alen);
+      }
+      if (!acc) return -3;
     } else if (t == XML_READER_TYPE_ELEMENT) {
       idoc_err_set(x->err, "%s:%u: IDoc %s field %s holds an element <%s>",
                    x->origin, xline(x), docnum(x), field,
@@ -110,10 +124,14 @@ static int read_text(struct xstate *x, const char *field) {
     }
   }
   if (ret != 1) return -2;
-  while (x->tlen && (x->text[x->tlen - 1] == ' ' || x->text[x->tlen - 1] == '\n' ||
-                     x->text[x->tlen - 1] == '\r' || x->text[x->tlen - 1] == '\t'))
-    x->tlen--;
-  x->text[x->tlen] = 0;
+  while (alen && (acc[alen - 1] == ' ' || acc[alen - 1] == '\n' ||
+                  acc[alen - 1] == '\r' || acc[alen - 1] == '\t'))
+    alen--;
+  if (alen) {
+    ((char *)acc)[alen] = 0; /* our own arena copy */
+    *val = acc;
+    *vlen = alen;
+  }
   return 0;
 }
 
@@ -138,9 +156,14 @@ static int read_control(struct xstate *x) {
                    x->origin, xline(x), docnum(x), name);
       return -1;
     }
-    int rc = read_text(x, name);
+    const char *v;
+    size_t vl;
+    int rc = read_text(x, name, &v, &vl);
     if (rc < 0) return rc;
-    if (x->tlen && idoc_doc_set_dc(x->set, x->doc, f, x->text) < 0) return -3;
+    if (v) {
+      x->set->docs[x->doc].dc[f].p = v;
+      x->set->docs[x->doc].dc[f].len = (uint32_t)vl;
+    }
   }
   return -2;
 }
@@ -266,10 +289,12 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
         }
         if (f >= 0) {
           x.fcursor[x.depth - 1] = (size_t)f + 1 < nf ? (size_t)f + 1 : 0;
-          int c = read_text(&x, cd->fields[f].name);
+          const char *v;
+          size_t vl;
+          int c = read_text(&x, cd->fields[f].name, &v, &vl);
+          if (c == -3) goto oom;
           if (c < 0) goto fail;
-          if (x.tlen && idoc_seg_append(set, cur, cd->fields[f].name, x.text,
-                                        x.tlen) < 0)
+          if (v && idoc_seg_append_owned(set, cur, cd->fields[f].name, v, vl) < 0)
             goto oom;
           continue;
         }
@@ -298,12 +323,15 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       int cur = x.depth ? x.stack[x.depth - 1] : -1;
       const char *fname = idoc_set_strdup(set, name, nlen);
       if (!fname) goto oom;
-      int c = read_text(&x, fname);
+      const char *v;
+      size_t vl;
+      int c = read_text(&x, fname, &v, &vl);
+      if (c == -3) goto oom;
       if (c == 0) {
-        if (x.tlen && idoc_seg_append(set, cur, fname, x.text, x.tlen) < 0)
-          goto oom;
+        if (v && idoc_seg_append_owned(set, cur, fname, v, vl) < 0) goto oom;
         continue;
       }
+      if (c == -2) goto fail;
       idoc_err_set(err, "%s:%u: IDoc %s: <%s> holds elements but has no "
                    "SEGMENT=\"1\" and IDoc type %s has no definitions",
                    origin, xline(&x), docnum(&x), raw,
@@ -354,10 +382,12 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       fname = idoc_set_strdup(set, name, nlen);
       if (!fname) goto oom;
     }
-    int c = read_text(&x, fname);
+    const char *v;
+    size_t vl;
+    int c = read_text(&x, fname, &v, &vl);
+    if (c == -3) goto oom;
     if (c < 0) goto fail; /* -1 set err; -2: the reader failed */
-    if (x.tlen && idoc_seg_append(set, cur, fname, x.text, x.tlen) < 0)
-      goto oom;
+    if (v && idoc_seg_append_owned(set, cur, fname, v, vl) < 0) goto oom;
   }
   if (ret != 0) goto fail;
   if (!seen_root || set->ndocs == 0) {

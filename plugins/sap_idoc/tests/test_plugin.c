@@ -747,6 +747,95 @@ static void test_rate_limit_defers_the_second_post_with_a_retry_hint(void **st) 
   fx_free(&f);
 }
 
+
+/* Writes a WE60 parser export of `t` (groups rebuilt from the tree) plus
+ * one customer segment Z1EDP01X under E1EDP01: an extension CIMTYP. */
+static void export_seg(FILE *fp, const struct idoc_type *t, int i) {
+  const struct idoc_segdef *d = &t->segs[i];
+  int head = d->first_childdef >= 0;
+  if (head)
+    fprintf(fp, "BEGIN_GROUP %02d\nLEVEL %02u\nSTATUS %s\nLOOPMIN %010llu\n"
+            "LOOPMAX %010llu\n", i, d->level, d->mandatory ? "MANDATORY" : "OPTIONAL",
+            (unsigned long long)d->min, (unsigned long long)d->max);
+  fprintf(fp, "BEGIN_SEGMENT %s\nSEGMENTTYPE %s\nLEVEL %02u\nSTATUS %s\n"
+          "LOOPMIN %010llu\nLOOPMAX %010llu\nBEGIN_FIELDS\n", d->defname, d->type,
+          d->level, head || d->mandatory ? "MANDATORY" : "OPTIONAL",
+          (unsigned long long)(head ? 1 : d->min), (unsigned long long)(head ? 1 : d->max));
+  for (size_t k = 0; k < d->nfields; k++)
+    fprintf(fp, "NAME %s\nTEXT some text\nTYPE CHARACTER\nLENGTH %06u\n"
+            "FIELD_POS %04zu\nCHARACTER_FIRST %06u\nCHARACTER_LAST %06u\n",
+            d->fields[k].name, d->fields[k].length, k + 1, d->fields[k].first,
+            d->fields[k].first + d->fields[k].length - 1);
+  fprintf(fp, "END_FIELDS\nEND_SEGMENT\n");
+  for (int c = d->first_childdef; c >= 0; c = t->segs[c].next_siblingdef)
+    export_seg(fp, t, c);
+  if (!strcmp(d->type, "E1EDP01"))
+    fprintf(fp, "BEGIN_SEGMENT Z2EDP01X000\nSEGMENTTYPE Z1EDP01X\nLEVEL 03\n"
+            "STATUS OPTIONAL\nLOOPMIN 0000000001\nLOOPMAX 0000000001\n"
+            "BEGIN_FIELDS\nNAME ZZCOLOR\nTYPE CHARACTER\nLENGTH 000010\n"
+            "CHARACTER_FIRST 000064\nCHARACTER_LAST 000073\nEND_FIELDS\n"
+            "END_SEGMENT\n");
+  if (head) fprintf(fp, "END_GROUP\n");
+}
+
+static void test_definitions_dir_adds_a_customer_extension(void **st) {
+  (void)st;
+  char dir[300];
+  struct fx f0;
+  memset(&f0, 0, sizeof f0);
+  snprintf(dir, sizeof dir, "/tmp/sap_idoc_defs_XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  idoc_registry *reg = shipped();
+  const struct idoc_type *t = idoc_registry_find(reg, "ORDERS05");
+  char path[400];
+  snprintf(path, sizeof path, "%s/zorders.txt", dir);
+  FILE *fp = fopen(path, "w");
+  fprintf(fp, "BEGIN_RECORD_SECTION\nEND_RECORD_SECTION\n"
+          "BEGIN_IDOC ORDERS05 ZORDERS05X\nBEGIN_SEGMENT_SECTION\n");
+  for (int i = t->first_topdef; i >= 0; i = t->segs[i].next_siblingdef)
+    export_seg(fp, t, i);
+  fprintf(fp, "END_SEGMENT_SECTION\nEND_IDOC\n");
+  fclose(fp);
+  const char *cfg[] = {"definitions_dir", dir, NULL};
+  struct fx f;
+  fx_new(&f, cfg);
+  struct tflat fl = {0};
+  struct trec r;
+  tr_dc40(&fl, "ORDERS05", "ZORDERS05X", "ORDERS", "0000000000000077", "\n");
+  tr_dd40(&r, "E2EDK01005", NULL, NULL, NULL, NULL);
+  tr_field(&r, t, "E1EDK01", "BELNR", "PO-EXT");
+  tr_emit(&r, &fl, -1, "\n");
+  tr_dd40(&r, "E2EDP01011", NULL, NULL, NULL, NULL);
+  tr_field(&r, t, "E1EDP01", "POSEX", "000010");
+  tr_emit(&r, &fl, -1, "\n");
+  tr_dd40(&r, "Z2EDP01X000", NULL, NULL, NULL, NULL);
+  tr_put(&r, 64, "BLUE");
+  tr_emit(&r, &fl, -1, "\n");
+  dray_batch *out = dray_mock_batch_new();
+  dray_status s = f.p->decode(f.state, fl.p, fl.len, "ext.idoc", out);
+  if (s) fprintf(stderr, "%s\n", dray_mock_host_last_error(f.mh));
+  assert_int_equal(s, DRAY_OK);
+  json_object *b = body_of(&f, dray_mock_batch_get(out, 0));
+  assert_string_equal(js(b, "order_no"), "PO-EXT");
+  json_object_put(b);
+  dray_mock_batch_destroy(&out);
+  /* the same IDoc without the extension's definitions is refused */
+  struct fx g;
+  fx_new(&g, NULL);
+  out = dray_mock_batch_new();
+  assert_int_equal(g.p->decode(g.state, fl.p, fl.len, "ext.idoc", out), DRAY_REJECT);
+  assert_non_null(strstr(dray_mock_host_last_error(g.mh), "Z2EDP01X000"));
+  dray_mock_batch_destroy(&out);
+  fx_free(&g);
+  free(fl.p);
+  fx_free(&f);
+  idoc_registry_destroy(&reg);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+  (void)f0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_decode_orders05_gives_an_order_with_sap_idempotency_key),
@@ -762,6 +851,7 @@ int main(void) {
       cmocka_unit_test(test_outbound_http_port_against_the_sap_simulator),
       cmocka_unit_test(test_batching_posts_several_idocs_in_one_request),
       cmocka_unit_test(test_rate_limit_defers_the_second_post_with_a_retry_hint),
+      cmocka_unit_test(test_definitions_dir_adds_a_customer_extension),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
