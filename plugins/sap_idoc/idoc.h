@@ -56,6 +56,8 @@ struct idoc_segdef {
   int first_childdef, next_siblingdef; /* definition tree, set by finish */
   struct idoc_fielddef *fields;
   size_t nfields;
+  uint16_t *ftab; /* field name hash -> index (0xFFFF empty), by finish */
+  uint32_t ftab_mask;
 };
 
 /* One IDoc type: basic type (IDOCTYP) or extension (CIMTYP). */
@@ -117,6 +119,14 @@ int idoc_ftype_parse(const char *s);
 /* Field index within seg by name, or -1. */
 int idoc_seg_field(const struct idoc_segdef *seg, const char *name,
                    size_t len);
+/* The hash the lookups use (FNV-1a), so a scanner can compute it while it
+ * reads a name, and the lookups taking it. */
+uint32_t idoc_name_hash(const char *s, size_t len);
+int idoc_seg_field_h(const struct idoc_segdef *seg, const char *name,
+                     size_t len, uint32_t h);
+const struct idoc_segdef *idoc_type_seg_h(const struct idoc_type *t,
+                                          const char *name, size_t len,
+                                          uint32_t h);
 
 /* Normalizes a segment name as written in a file (E2EDK01005, E2EDK01,
  * /ABC/E2XYZ001, E1EDK01) to its segment type, using `t` when given to
@@ -153,12 +163,15 @@ int idoc_dc_field(const char *name, size_t len);
 struct idoc_str {
   const char *p; /* NUL-terminated, in the set's arena; NULL = empty */
   uint32_t len;
+  /* In a field value: the index of the segment's next value (-1: last).
+   * Kept here, in what would be padding, so a value is 24 bytes: a large
+   * document touches less fresh memory. */
+  int32_t next;
 };
 
 struct idoc_value {
-  const char *name; /* field name (definition's or arena copy) */
   struct idoc_str v;
-  int32_t next; /* next value of the same segment, -1 */
+  const char *name; /* field name (definition's or arena copy) */
 };
 
 struct idoc_segment {

@@ -58,7 +58,10 @@ struct idoc_type *idoc_type_new(const char *name, const char *basic) {
 void idoc_type_destroy(struct idoc_type **self_p) {
   if (!self_p || !*self_p) return;
   struct idoc_type *t = *self_p;
-  for (size_t i = 0; i < t->nsegs; i++) free(t->segs[i].fields);
+  for (size_t i = 0; i < t->nsegs; i++) {
+    free(t->segs[i].fields);
+    free(t->segs[i].ftab);
+  }
   free(t->segs);
   free(t->hash);
   free(t);
@@ -73,6 +76,8 @@ int idoc_type_add_seg(struct idoc_type *t, const struct idoc_segdef *seg) {
   n[t->nsegs] = *seg;
   n[t->nsegs].fields = NULL;
   n[t->nsegs].nfields = 0;
+  n[t->nsegs].ftab = NULL;
+  n[t->nsegs].ftab_mask = 0;
   n[t->nsegs].index = (int)t->nsegs;
   return (int)t->nsegs++;
 }
@@ -86,7 +91,7 @@ int idoc_seg_add_field(struct idoc_segdef *seg, const struct idoc_fielddef *f) {
   return 0;
 }
 
-static uint32_t name_hash(const char *s, size_t len) {
+uint32_t idoc_name_hash(const char *s, size_t len) {
   uint32_t h = 2166136261u;
   for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
   return h;
@@ -96,7 +101,7 @@ static void hash_insert(struct idoc_type *t, const char *key, int index) {
   size_t len = strlen(key);
   if (!len) return;
   size_t mask = t->hash_size - 1;
-  for (size_t i = name_hash(key, len) & mask;; i = (i + 1) & mask) {
+  for (size_t i = idoc_name_hash(key, len) & mask;; i = (i + 1) & mask) {
     int cur = t->hash[i];
     if (cur < 0) {
       t->hash[i] = index;
@@ -144,6 +149,26 @@ int idoc_type_finish(struct idoc_type *t, struct idoc_err *err) {
       last = f->first + f->length;
     }
     hash_insert(t, s->type, (int)i);
+    /* field lookup table: a power of two at least 4x the fields */
+    free(s->ftab);
+    uint32_t size = 16;
+    while (size < s->nfields * 4) size <<= 1;
+    s->ftab = malloc(size * sizeof *s->ftab);
+    if (!s->ftab) {
+      idoc_err_set(err, "out of memory");
+      return -1;
+    }
+    s->ftab_mask = size - 1;
+    for (uint32_t k = 0; k < size; k++) s->ftab[k] = 0xFFFF;
+    for (size_t k = 0; k < s->nfields && k < 0xFFFF; k++) {
+      const char *fn = s->fields[k].name;
+      uint32_t h = idoc_name_hash(fn, strlen(fn)) & s->ftab_mask;
+      while (s->ftab[h] != 0xFFFF) {
+        if (!strcmp(s->fields[s->ftab[h]].name, fn)) break; /* duplicate */
+        h = (h + 1) & s->ftab_mask;
+      }
+      if (s->ftab[h] == 0xFFFF) s->ftab[h] = (uint16_t)k;
+    }
   }
   for (size_t i = 0; i < t->nsegs; i++) hash_insert(t, t->segs[i].defname, (int)i);
   /* child lists, in definition order */
@@ -167,9 +192,15 @@ int idoc_type_finish(struct idoc_type *t, struct idoc_err *err) {
 
 const struct idoc_segdef *idoc_type_seg(const struct idoc_type *t,
                                         const char *name, size_t len) {
+  return idoc_type_seg_h(t, name, len, idoc_name_hash(name, len));
+}
+
+const struct idoc_segdef *idoc_type_seg_h(const struct idoc_type *t,
+                                          const char *name, size_t len,
+                                          uint32_t h) {
   if (!t || !t->hash || !len) return NULL;
   size_t mask = t->hash_size - 1;
-  for (size_t i = name_hash(name, len) & mask;; i = (i + 1) & mask) {
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
     int cur = t->hash[i];
     if (cur < 0) return NULL;
     const struct idoc_segdef *s = &t->segs[cur];
@@ -181,6 +212,20 @@ const struct idoc_segdef *idoc_type_seg(const struct idoc_type *t,
 
 int idoc_seg_field(const struct idoc_segdef *seg, const char *name,
                    size_t len) {
+  return idoc_seg_field_h(seg, name, len, idoc_name_hash(name, len));
+}
+
+int idoc_seg_field_h(const struct idoc_segdef *seg, const char *name,
+                     size_t len, uint32_t h) {
+  if (seg->ftab) {
+    for (uint32_t i = h & seg->ftab_mask;; i = (i + 1) & seg->ftab_mask) {
+      uint16_t k = seg->ftab[i];
+      if (k == 0xFFFF) return -1;
+      const char *fn = seg->fields[k].name;
+      if (fn[0] == name[0] && strlen(fn) == len && !memcmp(fn, name, len))
+        return k;
+    }
+  }
   for (size_t i = 0; i < seg->nfields; i++)
     if (strlen(seg->fields[i].name) == len &&
         memcmp(seg->fields[i].name, name, len) == 0)

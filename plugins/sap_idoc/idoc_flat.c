@@ -452,7 +452,7 @@ static int encode_seg(struct enc *e, int si, unsigned psgnum, unsigned depth) {
            psgnum % 1000000u, def->level % 100u);
   if (idoc_buf_put(e->b, head, 14) < 0) return -1;
   unsigned col = IDOC_SDATA_FIRST;
-  for (int vi = s->first_value; vi >= 0; vi = set->values[vi].next) {
+  for (int vi = s->first_value; vi >= 0; vi = set->values[vi].v.next) {
     if (idoc_seg_field(def, set->values[vi].name,
                        strlen(set->values[vi].name)) < 0) {
       idoc_err_set(e->err, "%s: field %s is not in the segment definition",

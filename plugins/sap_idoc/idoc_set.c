@@ -169,9 +169,9 @@ int idoc_seg_append_owned(idoc_set *set, int seg, const char *name,
   v->name = name;
   v->v.p = copy;
   v->v.len = (uint32_t)len;
-  v->next = -1;
+  v->v.next = -1;
   struct idoc_segment *s = &set->segs[seg];
-  if (s->last_value >= 0) set->values[s->last_value].next = idx;
+  if (s->last_value >= 0) set->values[s->last_value].v.next = idx;
   else s->first_value = idx;
   s->last_value = idx;
   return 0;
@@ -181,7 +181,7 @@ int idoc_seg_set(idoc_set *set, int seg, const char *name, const char *val,
                  size_t len) {
   if (!val || !len) return 0;
   struct idoc_segment *s = &set->segs[seg];
-  for (int i = s->first_value; i >= 0; i = set->values[i].next)
+  for (int i = s->first_value; i >= 0; i = set->values[i].v.next)
     if (!strcmp(set->values[i].name, name)) {
       const char *copy = idoc_set_strdup(set, val, len);
       if (!copy) return -1;
@@ -228,7 +228,7 @@ int idoc_doc_set_dc(idoc_set *set, int doc, int field, const char *val) {
 const struct idoc_str *idoc_seg_get(const idoc_set *set, int seg,
                                     const char *name) {
   if (seg < 0) return NULL;
-  for (int i = set->segs[seg].first_value; i >= 0; i = set->values[i].next)
+  for (int i = set->segs[seg].first_value; i >= 0; i = set->values[i].v.next)
     if (!strcmp(set->values[i].name, name)) return &set->values[i].v;
   return NULL;
 }

@@ -20,7 +20,7 @@ static int check_fields(const idoc_set *set, int si, const char *where,
                         struct idoc_err *err) {
   const struct idoc_segment *s = &set->segs[si];
   const struct idoc_segdef *def = s->def;
-  for (int vi = s->first_value; vi >= 0; vi = set->values[vi].next) {
+  for (int vi = s->first_value; vi >= 0; vi = set->values[vi].v.next) {
     const struct idoc_value *v = &set->values[vi];
     int f = idoc_seg_field(def, v->name, strlen(v->name));
     if (f < 0) {

@@ -45,7 +45,7 @@ struct xstate {
   int doc;
   const struct idoc_type *type;
   int stack[IDOC_MAX_DEPTH]; /* open segments */
-  size_t fcursor[IDOC_MAX_DEPTH]; /* next expected field per open segment */
+  xmlNodePtr nodes[IDOC_MAX_DEPTH];  /* their XML nodes (ends by identity) */
   int depth;
   char text[MAX_TEXT]; /* joins a value split over several text nodes */
   char xml_err[400];
@@ -89,16 +89,19 @@ static int read_text(struct xstate *x, const char *field, const char **val,
   *val = NULL;
   *vlen = 0;
   if (xmlTextReaderIsEmptyElement(x->r)) return 0;
+  /* the reader comes back to the field's own node at its end tag: that,
+   * not xmlTextReaderNodeType (which scans text for blanks), tells the
+   * end apart */
+  xmlNodePtr field_node = xmlTextReaderCurrentNode(x->r);
   int ret;
   const char *acc = NULL;
   size_t alen = 0;
   while ((ret = xmlTextReaderRead(x->r)) == 1) {
-    int t = xmlTextReaderNodeType(x->r);
-    if (t == XML_READER_TYPE_END_ELEMENT) break;
-    if (t == XML_READER_TYPE_TEXT || t == XML_READER_TYPE_CDATA ||
-        t == XML_READER_TYPE_WHITESPACE ||
-        t == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) {
-      const char *v = (const char *)xmlTextReaderConstValue(x->r);
+    xmlNodePtr node = xmlTextReaderCurrentNode(x->r);
+    if (node == field_node) break;
+    int t = node->type;
+    if (t == XML_TEXT_NODE || t == XML_CDATA_SECTION_NODE) {
+      const char *v = (const char *)node->content;
       size_t n = v ? strlen(v) : 0;
       if (alen + n >= MAX_TEXT) {
         idoc_err_set(x->err, "%s:%u: IDoc %s field %s: value longer than %d "
@@ -116,7 +119,7 @@ static int read_text(struct xstate *x, const char *field, const char **val,
         acc = idoc_set_strdup(x->set, x->text, alen);
       }
       if (!acc) return -3;
-    } else if (t == XML_READER_TYPE_ELEMENT) {
+    } else if (t == XML_ELEMENT_NODE) {
       idoc_err_set(x->err, "%s:%u: IDoc %s field %s holds an element <%s>",
                    x->origin, xline(x), docnum(x), field,
                    (const char *)xmlTextReaderConstLocalName(x->r));
@@ -144,12 +147,13 @@ static int has_segment_attr(xmlTextReaderPtr r) {
 
 static int read_control(struct xstate *x) {
   if (xmlTextReaderIsEmptyElement(x->r)) return 0;
+  xmlNodePtr dc_node = xmlTextReaderCurrentNode(x->r);
   int ret;
   while ((ret = xmlTextReaderRead(x->r)) == 1) {
-    int t = xmlTextReaderNodeType(x->r);
-    if (t == XML_READER_TYPE_END_ELEMENT) return 0;
-    if (t != XML_READER_TYPE_ELEMENT) continue;
-    const char *name = (const char *)xmlTextReaderConstLocalName(x->r);
+    xmlNodePtr node = xmlTextReaderCurrentNode(x->r);
+    if (node == dc_node) return 0;
+    if (!node || node->type != XML_ELEMENT_NODE) continue;
+    const char *name = (const char *)node->name;
     int f = idoc_dc_field(name, strlen(name));
     if (f < 0) {
       idoc_err_set(x->err, "%s:%u: IDoc %s: EDI_DC40 has no field %s",
@@ -206,16 +210,14 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
   int rc = -1, ret, level = 0; /* 0 outside root, 1 in root, 2 in IDOC */
   const struct idoc_type *root_type = NULL;
   int in_doc = 0, seen_root = 0;
+  /* Ends are told by node identity: the reader visits an open element's
+   * node again at its end tag (cheaper than xmlTextReaderNodeType). */
+  xmlNodePtr root_node = NULL, idoc_node = NULL;
   while ((ret = xmlTextReaderRead(r)) == 1) {
-    int t = xmlTextReaderNodeType(r);
-    if (t == XML_READER_TYPE_END_ELEMENT) {
-      if (level == 2 && x.depth > 0) x.depth--;
-      else if (level == 2) level = 1, in_doc = 0;
-      else if (level == 1) level = 0;
-      continue;
-    }
-    if (t == XML_READER_TYPE_TEXT || t == XML_READER_TYPE_CDATA) {
-      const char *v = (const char *)xmlTextReaderConstValue(r);
+    xmlNodePtr node = xmlTextReaderCurrentNode(r);
+    if (!node) continue;
+    if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
+      const char *v = (const char *)node->content;
       while (v && (*v == ' ' || *v == '\n' || *v == '\r' || *v == '\t')) v++;
       if (v && *v) {
         idoc_err_set(err, "%s:%u: text '%.20s' outside a field", origin,
@@ -224,16 +226,34 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       }
       continue;
     }
-    if (t != XML_READER_TYPE_ELEMENT) continue;
-    const char *raw = (const char *)xmlTextReaderConstLocalName(r);
+    if (node->type != XML_ELEMENT_NODE) continue;
+    if (level == 2 && x.depth > 0 && node == x.nodes[x.depth - 1]) {
+      x.depth--;
+      continue;
+    }
+    if (level == 2 && x.depth == 0 && node == idoc_node) {
+      level = 1;
+      in_doc = 0;
+      continue;
+    }
+    if (level == 1 && node == root_node) {
+      level = 0;
+      continue;
+    }
+    const char *raw = (const char *)node->name;
     char namebuf[IDOC_NAME_MAX * 2 + 2];
     const char *name = raw;
     size_t nlen = 0;
     int underscore = 0;
-    for (; raw[nlen]; nlen++) underscore |= raw[nlen] == '_';
+    uint32_t h = 2166136261u; /* idoc_name_hash, computed while scanning */
+    for (; raw[nlen]; nlen++) {
+      underscore |= raw[nlen] == '_';
+      h = (h ^ (uint8_t)raw[nlen]) * 16777619u;
+    }
     if (underscore) {
       nlen = unescape_name(raw, namebuf, sizeof namebuf);
       name = namebuf;
+      h = idoc_name_hash(name, nlen);
     }
     int empty = xmlTextReaderIsEmptyElement(r);
     if (level == 0) {
@@ -245,7 +265,10 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       seen_root = 1;
       set->root = idoc_set_strdup(set, name, nlen);
       root_type = idoc_registry_find(reg, name);
-      if (!empty) level = 1;
+      if (!empty) {
+        level = 1;
+        root_node = node;
+      }
       continue;
     }
     if (level == 1) {
@@ -260,7 +283,10 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       x.type = root_type;
       x.depth = 0;
       in_doc = 1;
-      if (!empty) level = 2;
+      if (!empty) {
+        level = 2;
+        idoc_node = node;
+      }
       continue;
     }
     /* level 2: inside an IDOC */
@@ -271,24 +297,13 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       resolve_type(&x);
       continue;
     }
-    /* fast path: a field of the current segment, looked up from where the
-     * previous field matched (fields come in definition order) */
+    /* fast path: a field of the current segment (hashed lookup) */
     if (x.depth > 0) {
       int cur = x.stack[x.depth - 1];
       const struct idoc_segdef *cd = set->segs[cur].def;
       if (cd && cd->nfields) {
-        size_t nf = cd->nfields, start = x.fcursor[x.depth - 1];
-        int f = -1;
-        for (size_t k = 0; k < nf; k++) {
-          size_t i = start + k < nf ? start + k : start + k - nf;
-          const char *fn = cd->fields[i].name;
-          if (fn[0] == name[0] && strcmp(fn, name) == 0) {
-            f = (int)i;
-            break;
-          }
-        }
+        int f = idoc_seg_field_h(cd, name, nlen, h);
         if (f >= 0) {
-          x.fcursor[x.depth - 1] = (size_t)f + 1 < nf ? (size_t)f + 1 : 0;
           const char *v;
           size_t vl;
           int c = read_text(&x, cd->fields[f].name, &v, &vl);
@@ -306,7 +321,7 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
                                       ? x.set->segs[x.stack[x.depth - 1]].def->index
                                       : -2)
                                : -1;
-      def = idoc_type_seg(x.type, name, nlen);
+      def = idoc_type_seg_h(x.type, name, nlen, h);
       /* a type defined under several parents: take the one under ours */
       if (def && def->parent != parent_def && parent_def != -2)
         for (size_t k = 0; k < x.type->nsegs; k++)
@@ -360,7 +375,7 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       if (seg < 0) goto oom;
       set->segs[seg].line = xline(&x);
       if (!empty) {
-        x.fcursor[x.depth] = 0;
+        x.nodes[x.depth] = node;
         x.stack[x.depth++] = seg;
       }
       continue;
@@ -502,7 +517,7 @@ static int encode_seg(const idoc_set *set, int si, struct idoc_buf *b,
       if (put_field(b, s->def->fields[f].name, v, err, what) < 0) return -1;
     }
   } else {
-    for (int vi = s->first_value; vi >= 0; vi = set->values[vi].next)
+    for (int vi = s->first_value; vi >= 0; vi = set->values[vi].v.next)
       if (put_field(b, set->values[vi].name, &set->values[vi].v, err, what) < 0)
         return -1;
   }
@@ -535,7 +550,7 @@ int idoc_xml_encode(const idoc_set *set, char **out, size_t *out_len,
   for (size_t d = 0; d < set->ndocs; d++) {
     if (put_s(&b, "<IDOC BEGIN=\"1\">\n<EDI_DC40 SEGMENT=\"1\">") < 0) goto oom;
     for (int f = 0; f < DC_COUNT; f++) {
-      struct idoc_str tab = {"EDI_DC40", 8};
+      struct idoc_str tab = {"EDI_DC40", 8, -1};
       const struct idoc_str *v = f == DC_TABNAM ? &tab : &set->docs[d].dc[f];
       if (put_field(&b, idoc_dc40[f].name, v, err, "EDI_DC40") < 0) goto fail;
     }
