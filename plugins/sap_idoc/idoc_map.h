@@ -36,10 +36,11 @@ struct idoc_out_opts {
   const char *mandt, *sndpor, *sndprt, *sndprn, *rcvpor, *rcvprt, *rcvprn;
   const char *docnum; /* may be NULL: SAP assigns on inbound */
   const char *credat, *cretim; /* YYYYMMDD, HHMMSS (now) */
-  /* Resolves the SAP DOCNUM of the IDoc that produced event `event_id`
-   * (for SYSTAT01 feedback); returns 0 and fills out, or -1. */
-  int (*docnum_of_event)(void *ctx, const char *event_id, char *out,
-                         size_t out_size);
+  /* Resolves the SAP DOCNUM and MESTYP of the IDoc that produced event
+   * `event_id` (for SYSTAT01 / ALEAUD01 feedback); returns 0 and fills
+   * docnum (and mestyp, "" when unknown), or -1. */
+  int (*docnum_of_event)(void *ctx, const char *event_id, char *docnum,
+                         size_t docnum_size, char *mestyp, size_t mestyp_size);
   void *ctx;
 };
 

@@ -4,7 +4,8 @@
  *     (E1EDT20 TKNUM + E1EDT18 CHA + E1EDT10 actual deadline), only for the
  *     milestones SAP's shipment tracks (README: "ERP-relevant")
  *   dray.ack.received.v1 -> SYSTAT01 (MESTYP STATUS) for IDocs Dray passed
- *     on: 12/11 transport, 14/15 TA1, 16/17 997/999
+ *     on: 12/11 transport, 14/15 TA1, 16/17 997/999; a business ack (kind
+ *     business: the message was processed) -> ALEAUD01 53/51
  * Field by field in README.md.
  */
 #include <ctype.h>
@@ -388,11 +389,46 @@ static int milestone(struct out *o, json_object *b,
 
 /* ------------------------------------------------------------------ */
 
+/* ALEAUD01: the receiving side's confirmation that it processed an IDoc
+ * SAP sent (SAP then sets 39/40/41 on its outbound IDoc). */
+static int aleaud(struct out *o, json_object *b, const struct idoc_out_opts *op,
+                  const char *docnum, const char *mestyp, int ok) {
+  if (start_doc(o, "ALEAUD01", "ALEAUD", op) < 0) return -1;
+  int hdr = seg_new(o, -1, "E1ADHDR");
+  put(o, hdr, "MESTYP", strlen(mestyp) <= 6 ? mestyp : "", "$.data");
+  put(o, hdr, "MESTYP_LNG", mestyp, "$.data");
+  int st = seg_new(o, hdr, "E1STATE");
+  put(o, st, "DOCNUM", docnum, "$.data.idoc_number");
+  /* 53: application document posted; 51: not posted */
+  put(o, st, "STATUS", ok ? "53" : "51", "$.data.status");
+  put(o, st, "STATYP", ok ? "S" : "E", "$.data.status");
+  json_object *e = idoc_jget(b, "error");
+  const char *text = e ? idoc_jstr(e, "message") : NULL;
+  char buf[71];
+  if (text) snprintf(buf, sizeof buf, "%s", text);
+  else snprintf(buf, sizeof buf, "%s by Dray", ok ? "processed" : "rejected");
+  put(o, st, "STATXT", buf, "$.data.error.message");
+  json_object *ids = idoc_jget(b, "produced_event_ids");
+  const char *key = ids && json_object_array_length(ids)
+                        ? json_object_get_string(json_object_array_get_idx(ids, 0))
+                        : idoc_jstr(b, "ref_event_id");
+  if (key) {
+    int ob = seg_new(o, st, "E1PRTOB");
+    put(o, ob, "DOCNUM", docnum, "$.data.idoc_number");
+    put(o, ob, "OBJTYPE", "DRAY", "$.data");
+    char k[71];
+    snprintf(k, sizeof k, "%s", key);
+    put(o, ob, "OBJKEY", k, "$.data.produced_event_ids");
+  }
+  return o->failed ? -1 : 0;
+}
+
 static int ack(struct out *o, json_object *b, const struct idoc_out_opts *op) {
-  char docnum[20] = "";
+  char docnum[20] = "", mestyp[40] = "";
   const char *ref = idoc_jstr(b, "ref_event_id");
   if (ref && op->docnum_of_event &&
-      op->docnum_of_event(op->ctx, ref, docnum, sizeof docnum) == 0) {
+      op->docnum_of_event(op->ctx, ref, docnum, sizeof docnum, mestyp,
+                          sizeof mestyp) == 0) {
   } else if (idoc_jstr(b, "idoc_number")) {
     snprintf(docnum, sizeof docnum, "%s", idoc_jstr(b, "idoc_number"));
   } else {
@@ -407,6 +443,20 @@ static int ack(struct out *o, json_object *b, const struct idoc_out_opts *op) {
     return -1;
   }
   int ok = strcmp(status, "rejected") != 0;
+  const char *kind = idoc_jstr(b, "kind");
+  if (kind && !strcmp(kind, "business") &&
+      !(protocol && !strcmp(protocol, "idoc_status"))) {
+    char padded_b[17];
+    size_t bl = strlen(docnum);
+    if (bl == 0 || bl > 16) {
+      idoc_err_set(o->err, "IDoc number '%s' is not 1..16 digits", docnum);
+      return -1;
+    }
+    memset(padded_b, '0', 16 - bl);
+    memcpy(padded_b + 16 - bl, docnum, bl);
+    padded_b[16] = 0;
+    return aleaud(o, b, op, padded_b, mestyp, ok);
+  }
   const char *code;
   if (protocol && (!strcmp(protocol, "x12_997") || !strcmp(protocol, "x12_999")))
     code = ok ? "16" : "17";

@@ -114,9 +114,11 @@ static int on_canonical(void *ctx, const char *type, json_object *body,
   const char *docnum = idoc_doc_dc(c->set, doc, DC_DOCNUM);
   const char *id = s->host->msg_header(msg, "id");
   if (docnum[0] && id && s->host->kv_put) {
-    char key[300];
+    char key[300], val[80];
     snprintf(key, sizeof key, "evt:%s", id);
-    s->host->kv_put(s->inst, key, docnum, strlen(docnum));
+    int n = snprintf(val, sizeof val, "%s %s", docnum,
+                     idoc_doc_dc(c->set, doc, DC_MESTYP));
+    s->host->kv_put(s->inst, key, val, (size_t)(n < (int)sizeof val ? n : (int)sizeof val - 1));
   }
   int rc = c->sink(c->sink_ctx, &msg);
   if (msg) s->host->msg_free(&msg);
@@ -195,15 +197,19 @@ static dray_status sap_decode(void *state, const void *input, size_t len,
                              batch_sink, pair, NULL, 0);
 }
 
-static int docnum_of_event(void *ctx, const char *event_id, char *out,
-                           size_t size) {
+/* The state keeps "evt:<event id>" -> "<DOCNUM> <MESTYP>". */
+static int docnum_of_event(void *ctx, const char *event_id, char *docnum,
+                           size_t dsize, char *mestyp, size_t msize) {
   struct sap_idoc *s = ctx;
   char key[300], *v = NULL;
   size_t len = 0;
   snprintf(key, sizeof key, "evt:%s", event_id);
   if (!s->host->kv_get || s->host->kv_get(s->inst, key, &v, &len) != 0 || !v)
     return -1;
-  snprintf(out, size, "%.*s", (int)len, v);
+  const char *sp = memchr(v, ' ', len);
+  size_t dl = sp ? (size_t)(sp - v) : len;
+  snprintf(docnum, dsize, "%.*s", (int)dl, v);
+  snprintf(mestyp, msize, "%.*s", sp ? (int)(len - dl - 1) : 0, sp ? sp + 1 : "");
   free(v);
   return 0;
 }

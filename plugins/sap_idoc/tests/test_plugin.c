@@ -422,7 +422,7 @@ static void test_milestones_become_shipment_status_only_when_sap_tracks_them(voi
   fx_free(&f);
 }
 
-static void test_partner_997_for_an_sap_idoc_is_reported_as_systat01(void **st) {
+static void test_acks_of_sap_idocs_go_back_as_systat01_and_aleaud01(void **st) {
   (void)st;
   const char *cfg[] = {"format", "xml", NULL};
   struct fx f;
@@ -449,6 +449,18 @@ static void test_partner_997_for_an_sap_idoc_is_reported_as_systat01(void **st) 
   assert_non_null(strstr(xml, "<DOCNUM>0000000000004711</DOCNUM>"));
   assert_non_null(strstr(xml, "<STATUS>17</STATUS>"));
   assert_non_null(strstr(xml, "<STATYP>E</STATYP>"));
+  f.h->msg_free(&m);
+  /* once the order is processed downstream, SAP gets an ALEAUD01 53 */
+  snprintf(ack, sizeof ack,
+           "{\"ref_event_id\":\"%s\",\"kind\":\"business\",\"protocol\":"
+           "\"internal\",\"status\":\"accepted\"}", event_id);
+  m = canonical(&f, "dray.ack.received.v1", ack);
+  dray_mock_buf_reset(buf);
+  assert_int_equal(f.p->encode(f.state, m, buf), DRAY_OK);
+  xml = dray_mock_buf_data(buf, &len);
+  assert_non_null(strstr(xml, "<ALEAUD01>"));
+  assert_non_null(strstr(xml, "<E1ADHDR SEGMENT=\"1\"><MESTYP>ORDERS</MESTYP>"));
+  assert_non_null(strstr(xml, "<DOCNUM>0000000000004711</DOCNUM><STATUS>53</STATUS>"));
   f.h->msg_free(&m);
   dray_mock_buf_destroy(&buf);
   dray_mock_batch_destroy(&out);
@@ -844,7 +856,7 @@ int main(void) {
       cmocka_unit_test(test_decode_systat01_gives_one_ack_per_status_record),
       cmocka_unit_test(test_encode_invoice_writes_invoic02_that_decodes_back),
       cmocka_unit_test(test_milestones_become_shipment_status_only_when_sap_tracks_them),
-      cmocka_unit_test(test_partner_997_for_an_sap_idoc_is_reported_as_systat01),
+      cmocka_unit_test(test_acks_of_sap_idocs_go_back_as_systat01_and_aleaud01),
       cmocka_unit_test(test_file_port_moves_good_files_to_done_and_bad_to_failed),
       cmocka_unit_test(test_file_port_resumes_after_backpressure_without_duplicates),
       cmocka_unit_test(test_http_inbound_answers_after_emit_and_refuses_bad_idocs),
