@@ -25,6 +25,25 @@ struct rec {
   uint32_t off[IDOC_DD40_LEN + 2];
 };
 
+/* Offset of the first control character (< 0x20, or 0x7F), or -1: flat
+ * records are text; a NUL or escape inside one is damage, not data. The
+ * word loop skips clean 8-byte blocks fast. */
+static long control_char(const char *p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    /* a byte < 0x20 sets its high bit in (w - 0x20..) & ~w */
+    uint64_t low = (w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull;
+    uint64_t del = w ^ 0x7F7F7F7F7F7F7F7Full;
+    del = (del - 0x0101010101010101ull) & ~del & 0x8080808080808080ull;
+    if (low | del) break;
+  }
+  for (; i < n; i++)
+    if ((unsigned char)p[i] < 0x20 || p[i] == 0x7F) return (long)i;
+  return -1;
+}
+
 static int all_ascii(const char *p, size_t n) {
   size_t i = 0;
   uint64_t acc = 0;
@@ -207,6 +226,12 @@ int idoc_flat_decode(const idoc_registry *reg, const char *data, size_t len,
     lineno++;
     if (l && line[l - 1] == '\r') l--;
     if (l == 0) continue;
+    long cc = control_char(line, l);
+    if (cc >= 0) {
+      idoc_err_set(err, "%s:%u: control character 0x%02X at byte %ld of the "
+                   "record", origin, lineno, (unsigned char)line[cc], cc + 1);
+      goto out;
+    }
     if (rec_init(r, line, l, opts->codepage) < 0) {
       idoc_err_set(err, "%s:%u: byte %zu is not valid UTF-8 (is the file in "
                    "another code page? set code_page)", origin, lineno,

@@ -573,6 +573,24 @@ static void test_fuzz_regression_control_type_must_match_root(void **st) {
   idoc_registry_destroy(&reg);
 }
 
+/* Found by fuzz_flat: a NUL inside the control record's CIMTYP was kept
+ * as data and changed the IDoc type on the way back. */
+static void test_fuzz_regression_control_characters_are_refused(void **st) {
+  (void)st;
+  idoc_registry *reg = shipped();
+  struct tflat f = {0};
+  tr_dc40(&f, "DELVRY07", "SHPMNT05", "DESADV", "0000000000000042", "\n");
+  f.p[79] = 0; /* inside CIMTYP */
+  idoc_set *set = idoc_set_new();
+  struct idoc_err err = {""};
+  assert_int_equal(idoc_flat_decode(reg, f.p, f.len, "n.idoc", NULL, set,
+                                    &err), -1);
+  assert_non_null(strstr(err.msg, "n.idoc:1: control character 0x00 at byte 80"));
+  idoc_set_destroy(&set);
+  free(f.p);
+  idoc_registry_destroy(&reg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shipped_definitions_place_fields_at_sap_columns),
@@ -586,6 +604,7 @@ int main(void) {
       cmocka_unit_test(test_delvry03_fixture_parses_without_definitions),
       cmocka_unit_test(test_fuzz_regression_invalid_utf8_is_a_clear_error),
       cmocka_unit_test(test_fuzz_regression_control_type_must_match_root),
+      cmocka_unit_test(test_fuzz_regression_control_characters_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
