@@ -591,6 +591,36 @@ static void test_fuzz_regression_control_characters_are_refused(void **st) {
   idoc_registry_destroy(&reg);
 }
 
+static void test_mandatory_fields_and_date_fields_are_checked(void **st) {
+  (void)st;
+  idoc_registry *reg = shipped();
+  const char *no_status =
+      "<SYSTAT01><IDOC BEGIN=\"1\"><EDI_DC40 SEGMENT=\"1\"><DOCNUM>7</DOCNUM>"
+      "<IDOCTYP>SYSTAT01</IDOCTYP><MESTYP>STATUS</MESTYP></EDI_DC40>\n"
+      "<E1STATS SEGMENT=\"1\"><DOCNUM>0000000000000042</DOCNUM></E1STATS>"
+      "</IDOC></SYSTAT01>";
+  const char *bad_date =
+      "<SYSTAT01><IDOC BEGIN=\"1\"><EDI_DC40 SEGMENT=\"1\"><DOCNUM>8</DOCNUM>"
+      "<IDOCTYP>SYSTAT01</IDOCTYP><MESTYP>STATUS</MESTYP></EDI_DC40>\n"
+      "<E1STATS SEGMENT=\"1\"><LOGDAT>2024-516</LOGDAT><STATUS>53</STATUS>"
+      "</E1STATS></IDOC></SYSTAT01>";
+  struct idoc_err err = {""};
+  idoc_set *set = idoc_set_new();
+  assert_int_equal(idoc_xml_decode(reg, no_status, strlen(no_status), "a.xml",
+                                   set, &err), 0);
+  assert_int_equal(idoc_validate(set, "a.xml", &err), -1);
+  assert_non_null(strstr(err.msg, "a.xml:2: IDoc 7 SEGNUM 000001 segment "
+                                  "E1STATS field STATUS: mandatory field is empty"));
+  idoc_set_destroy(&set);
+  set = idoc_set_new();
+  assert_int_equal(idoc_xml_decode(reg, bad_date, strlen(bad_date), "b.xml",
+                                   set, &err), 0);
+  assert_int_equal(idoc_validate(set, "b.xml", &err), -1);
+  assert_non_null(strstr(err.msg, "field LOGDAT: '2024-516' is not numeric (DATS)"));
+  idoc_set_destroy(&set);
+  idoc_registry_destroy(&reg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shipped_definitions_place_fields_at_sap_columns),
@@ -605,6 +635,7 @@ int main(void) {
       cmocka_unit_test(test_fuzz_regression_invalid_utf8_is_a_clear_error),
       cmocka_unit_test(test_fuzz_regression_control_type_must_match_root),
       cmocka_unit_test(test_fuzz_regression_control_characters_are_refused),
+      cmocka_unit_test(test_mandatory_fields_and_date_fields_are_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
