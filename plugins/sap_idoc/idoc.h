@@ -57,6 +57,7 @@ struct idoc_segdef {
   struct idoc_fielddef *fields;
   size_t nfields;
   uint16_t *ftab; /* field name hash -> index (0xFFFF empty), by finish */
+  uint16_t nmandatory; /* fields flagged M, counted by finish */
   uint32_t ftab_mask;
 };
 

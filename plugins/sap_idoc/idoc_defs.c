@@ -159,6 +159,8 @@ int idoc_type_finish(struct idoc_type *t, struct idoc_err *err) {
       return -1;
     }
     s->ftab_mask = size - 1;
+    s->nmandatory = 0;
+    for (size_t k = 0; k < s->nfields; k++) s->nmandatory += s->fields[k].mandatory;
     for (uint32_t k = 0; k < size; k++) s->ftab[k] = 0xFFFF;
     for (size_t k = 0; k < s->nfields && k < 0xFFFF; k++) {
       const char *fn = s->fields[k].name;

@@ -45,7 +45,7 @@ static int check_fields(const idoc_set *set, int si, const char *where,
       return -1;
     }
   }
-  for (size_t f = 0; f < def->nfields; f++)
+  for (size_t f = 0; def->nmandatory && f < def->nfields; f++)
     if (def->fields[f].mandatory) {
       const struct idoc_str *v = idoc_seg_get(set, si, def->fields[f].name);
       if (!v || !v->len) {
