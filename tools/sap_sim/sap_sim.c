@@ -63,14 +63,18 @@ static int parse_mode(const char *m) {
   return -1;
 }
 
+/* Written under a temporary name and renamed: a reader never sees half a
+ * request. */
 static void record(const char *body, size_t len) {
   if (!sim.record_dir) return;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%06lu.xml", sim.record_dir, ++sim.recorded);
-  FILE *f = fopen(path, "wb");
+  char tmp[4096], path[4096];
+  unsigned long n = ++sim.recorded;
+  snprintf(tmp, sizeof tmp, "%s/.tmp-%06lu.xml", sim.record_dir, n);
+  snprintf(path, sizeof path, "%s/%06lu.xml", sim.record_dir, n);
+  FILE *f = fopen(tmp, "wb");
   if (!f) return;
-  fwrite(body, 1, len, f);
-  fclose(f);
+  size_t w = fwrite(body, 1, len, f);
+  if (fclose(f) == 0 && w == len) rename(tmp, path);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,

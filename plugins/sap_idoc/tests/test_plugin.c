@@ -10,7 +10,9 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <json-c/json.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -612,6 +614,11 @@ static int sim_start(struct sim *s, const char *tmp, const char *mode,
   if (pipe(fds) != 0) return -1;
   s->pid = fork();
   if (s->pid == 0) {
+    /* the simulator dies with the test, and never holds the test's stderr
+     * open (a failed assertion must not leave it running) */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 2);
     dup2(fds[1], 1);
     close(fds[0]);
     execl(bin, bin, "--user", "dray", "--password", "pw", "--client", "200",
