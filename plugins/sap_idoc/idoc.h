@@ -39,6 +39,7 @@ enum idoc_ftype { IDOC_F_CHAR = 0, IDOC_F_NUMC, IDOC_F_DATS, IDOC_F_TIMS };
 
 struct idoc_fielddef {
   char name[IDOC_NAME_MAX + 1];
+  uint8_t namelen; /* set by idoc_type_finish */
   uint16_t first;  /* 1-based character column in the 1063-char record */
   uint16_t length; /* characters */
   uint8_t type;    /* enum idoc_ftype */

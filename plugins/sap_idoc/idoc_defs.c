@@ -160,6 +160,8 @@ int idoc_type_finish(struct idoc_type *t, struct idoc_err *err) {
     }
     s->ftab_mask = size - 1;
     s->nmandatory = 0;
+    for (size_t k = 0; k < s->nfields; k++)
+      s->fields[k].namelen = (uint8_t)strlen(s->fields[k].name);
     for (size_t k = 0; k < s->nfields; k++) s->nmandatory += s->fields[k].mandatory;
     for (uint32_t k = 0; k < size; k++) s->ftab[k] = 0xFFFF;
     for (size_t k = 0; k < s->nfields && k < 0xFFFF; k++) {
@@ -223,8 +225,9 @@ int idoc_seg_field_h(const struct idoc_segdef *seg, const char *name,
     for (uint32_t i = h & seg->ftab_mask;; i = (i + 1) & seg->ftab_mask) {
       uint16_t k = seg->ftab[i];
       if (k == 0xFFFF) return -1;
-      const char *fn = seg->fields[k].name;
-      if (fn[0] == name[0] && strlen(fn) == len && !memcmp(fn, name, len))
+      const struct idoc_fielddef *fd = &seg->fields[k];
+      if (fd->namelen == len && fd->name[0] == name[0] &&
+          !memcmp(fd->name, name, len))
         return k;
     }
   }
