@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sap_idoc_plugin.h"
@@ -162,6 +163,14 @@ static int next_file(struct sap_idoc *s, char *name, int *from_processing) {
       struct stat st;
       snprintf(p, sizeof p, "%s/%s", dirs[k], e->d_name);
       if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      /* a writer that does not rename in: wait until the file is quiet */
+      if (k == 1 && s->stable_age_ms > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t age = ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+                      (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+        if (age < s->stable_age_ms) continue;
+      }
       if (!found || strcmp(e->d_name, name) < 0) {
         snprintf(name, NAME_MAX + 1, "%s", e->d_name);
         found = 1;

@@ -22,6 +22,9 @@ static const struct dray_param params[] = {
                      "IDoc form written by the file port and encode (decode detects it)"),
     DRAY_PARAM_INIT("inbound_dir", DRAY_PARAM_PATH, 0, NULL,
                     "File port: directory SAP writes IDoc files into (makes a source)"),
+    DRAY_PARAM_RANGE("stable_age_ms", DRAY_PARAM_INT, 0, "0", 0, 86400000,
+                     "File port: only take inbound files unchanged for this long "
+                     "(SAP's file port writes in place)"),
     DRAY_PARAM_INIT("outbound_dir", DRAY_PARAM_PATH, 0, NULL,
                     "File port: directory Dray writes IDoc files for SAP into"),
     DRAY_PARAM_ENUMS("file_mode", 0, "per_idoc", file_modes,
@@ -443,6 +446,7 @@ static int sap_create(const struct dray_host *host, dray_instance *inst,
   }
   memcpy(s->mandt, v, 4);
   s->inbound_dir = str(s, "inbound_dir");
+  s->stable_age_ms = host->get_int(inst, "stable_age_ms", 0);
   s->outbound_dir = str(s, "outbound_dir");
   s->sndpor = str(s, "sender_port");
   s->sndprt = str(s, "sender_partner_type");

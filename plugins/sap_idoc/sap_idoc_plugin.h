@@ -27,6 +27,7 @@ struct sap_idoc {
   char tz[8];
 
   const char *inbound_dir, *outbound_dir;
+  int64_t stable_age_ms;
   char processing[PATH_MAX], done[PATH_MAX], failed[PATH_MAX];
   /* messages of the file being emitted, resumed after backpressure */
   dray_msg **pending;

@@ -533,6 +533,27 @@ static void test_file_port_moves_good_files_to_done_and_bad_to_failed(void **st)
   fx_free(&f);
 }
 
+static void test_file_port_waits_for_files_still_being_written(void **st) {
+  (void)st;
+  const char *cfg[] = {"inbound_dir", "@/in", "stable_age_ms", "400", NULL};
+  struct fx f;
+  fx_new(&f, cfg);
+  char path[512];
+  struct tflat fl = {0};
+  orders_flat(&fl, "0000000000000021", 0);
+  snprintf(path, sizeof path, "%s/in/fresh.idoc", f.tmp);
+  write_file(path, fl.p, fl.len);
+  int worked;
+  f.p->poll(f.state, &worked);
+  assert_int_equal(worked, 0);
+  assert_int_equal(dray_mock_host_emitted_count(f.mh), 0);
+  usleep(500000);
+  f.p->poll(f.state, &worked);
+  assert_int_equal(dray_mock_host_emitted_count(f.mh), 1);
+  free(fl.p);
+  fx_free(&f);
+}
+
 static void test_file_port_resumes_after_backpressure_without_duplicates(void **st) {
   (void)st;
   const char *cfg[] = {"inbound_dir", "@/in", NULL};
@@ -865,6 +886,7 @@ int main(void) {
       cmocka_unit_test(test_milestones_become_shipment_status_only_when_sap_tracks_them),
       cmocka_unit_test(test_acks_of_sap_idocs_go_back_as_systat01_and_aleaud01),
       cmocka_unit_test(test_file_port_moves_good_files_to_done_and_bad_to_failed),
+      cmocka_unit_test(test_file_port_waits_for_files_still_being_written),
       cmocka_unit_test(test_file_port_resumes_after_backpressure_without_duplicates),
       cmocka_unit_test(test_http_inbound_answers_after_emit_and_refuses_bad_idocs),
       cmocka_unit_test(test_outbound_http_port_against_the_sap_simulator),
