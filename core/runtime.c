@@ -6,7 +6,9 @@
  * lanes' ZeroMQ sockets. */
 #include "runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <pthread.h>
@@ -22,6 +24,7 @@
 
 #include "dedupe.h"
 #include "dlq.h"
+#include "dlq_ops.h"
 #include "journal.h"
 #include "router.h"
 #include "spool.h"
@@ -547,6 +550,53 @@ static size_t runtime_close(struct dray__runtime *rt) {
   return lost;
 }
 
+/* --- operator requests (dray dlq while the site runs) ---------------------- */
+
+static int inject_replay(void *ctx, uint64_t seq, struct dray__journal_record *rec) {
+  return redeliver(ctx, seq, rec, 0);
+}
+
+/* Answers DATA_DIR/requests/ID.req: the output goes to ID.out as it is
+ * produced, the exit status to ID.status last. */
+static void serve_requests(struct dray__runtime *rt) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/requests", rt->site->data_dir);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    if (n < 5 || strcmp(e->d_name + n - 4, ".req") != 0) continue;
+    char req[4400], out_path[4400], status_path[4400], tmp[4500], err[512] = "";
+    snprintf(req, sizeof req, "%s/%s", dir, e->d_name);
+    snprintf(out_path, sizeof out_path, "%s/%.*s.out", dir, (int)(n - 4), e->d_name);
+    snprintf(status_path, sizeof status_path, "%s/%.*s.status", dir, (int)(n - 4), e->d_name);
+    struct json_object *o = json_object_from_file(req);
+    unlink(req);
+    struct dray__dlq_op op;
+    long done = -1;
+    FILE *out = fopen(out_path, "w");
+    if (!o || dray__dlq_op_from_json(o, &op) != 0) {
+      snprintf(err, sizeof err, "malformed request %s", e->d_name);
+    } else if (out) {
+      setvbuf(out, NULL, _IOLBF, 0);
+      done = dray__dlq_run(rt->dlq, rt->journal, &op, inject_replay, rt, out, out, err,
+                           sizeof err);
+      dray__info("dlq %s request: %ld dead letters", json_object_get_string(
+                     json_object_object_get(o, "action")), done);
+    }
+    if (out) fclose(out);
+    json_object_put(o);
+    struct json_object *st = json_object_new_object();
+    json_object_object_add(st, "code", json_object_new_int(done < 0 ? 1 : 0));
+    json_object_object_add(st, "error", json_object_new_string(err));
+    snprintf(tmp, sizeof tmp, "%s.tmp", status_path);
+    if (json_object_to_file(tmp, st) == 0) rename(tmp, status_path);
+    json_object_put(st);
+  }
+  closedir(d);
+}
+
 /* --- reload ---------------------------------------------------------------------- */
 
 static void runtime_reload(struct dray__runtime *rt, const char *path) {
@@ -627,10 +677,13 @@ int dray__run(const char *config_path) {
   if (rt.http)
     dray__info("http listener on port %u", (unsigned)dray__http_port(rt.http));
   char status_path[4096];
+  unsigned ticks = 0;
   snprintf(status_path, sizeof status_path, "%s/status.json", rt.site->data_dir);
+  dray__status_write(&rt, status_path);
   for (;;) {
-    struct timespec tick = {1, 0};
-    dray__status_write(&rt, status_path);
+    struct timespec tick = {0, 200000000};
+    if (++ticks % 5 == 0) dray__status_write(&rt, status_path);
+    serve_requests(&rt);
     int sig = sigtimedwait(&sigs, NULL, &tick);
     if (sig == SIGHUP) {
       runtime_reload(&rt, config_path);
