@@ -28,6 +28,7 @@
 #include "journal.h"
 #include "router.h"
 #include "spool.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "http_listener.h"
 #include "instance.h"
@@ -108,6 +109,7 @@ static long find_instance(struct dray__runtime *rt, const char *name) {
  * its journal record is released. */
 static void delivery_finished(struct dray__delivery *d, void *ctx) {
   struct dray__runtime *rt = ctx;
+  DRAY_FAULT_POINT("runtime.before_release");
   if (d->seq && dray__spool_release(rt->journal, d->seq) != 0)
     dray__error("journal release of record %llu failed", (unsigned long long)d->seq);
 }
@@ -122,6 +124,7 @@ static int store_dead_letter(void *ctx, struct dray_instance *dest, const dray_m
                ? dray__spool_append(rt->dlq, rec.data, (uint32_t)rec.len, &seq)
                : -ENOMEM;
   dray__buf_release(&rec);
+  DRAY_FAULT_POINT("runtime.after_dead_letter");
   if (rc != 0) {
     dray__log(DRAY_LOG_ERROR, dest->name,
               "cannot store dead letter for message %s (%s); it stays in the journal, "
@@ -230,6 +233,7 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
       return DRAY_RETRY;
     }
   }
+  DRAY_FAULT_POINT("runtime.after_journal_append");
   struct dray__delivery *d = calloc(1, sizeof *d);
   if (!d) { /* the record is durable: it is delivered after a restart */
     pthread_rwlock_unlock(&rt->route_lock);
