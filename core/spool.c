@@ -417,7 +417,13 @@ static int segment_create(dray__spool *s) {
   while (*pp)
     pp = &(*pp)->next;
   *pp = g;
+  struct segment *prev = s->active;
   s->active = g;
+  if (prev && prev->released_count == prev->count) {
+    /* Released while it was active: only now, sealed, can it go. */
+    s->unlink_wanted = 1;
+    pthread_cond_signal(&s->maint_cv);
+  }
   pthread_mutex_unlock(&s->mu);
   s->write_off = 0;
   return 0;
@@ -775,7 +781,7 @@ static void *maintenance_main(void *arg) {
 /* ---------- reading ---------- */
 
 /* Reads record `seq` of segment g (a reference held by the caller) into *buf (grown as needed)
- * and verifies it. 0 with *data/*len, or a negative errno (-EBADMSG on a CRC failure). */
+ * and verifies it. 0 with *data and *len set, or a negative errno (-EBADMSG on a CRC failure). */
 static int read_record(dray__spool *s, struct segment *g, uint64_t seq, uint64_t off, uint64_t end,
                        unsigned char **buf, size_t *cap, const unsigned char **data, uint32_t *len) {
   uint64_t n = end - off;
