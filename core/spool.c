@@ -1273,7 +1273,7 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
   }
   closedir(d);
   d = NULL;
-  qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
+  if (nfirst) qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
 
   /* Checkpoint: the newest valid slot wins; both bad refuses to open. */
   uint64_t low_water = 1;

@@ -24,13 +24,16 @@ SITE = """
 site: crash
 data_dir: data
 shutdown_timeout_ms: 2000
+journal: { segment_bytes: 64K }
 instances:
   gen: { plugin: testkit, config: { count: COUNT, partitions: 4, oracle_dir: oracle } }
   erp: { plugin: testkit, effects: financial, workers: 2,
          retry: { base_ms: 5, cap_ms: 50 },
          config: { oracle_dir: oracle, effects_file: oracle/effects.log } }
+  # refuses everything: a steady stream of dead letters
+  audit: { plugin: testkit, config: { reject_type: dray.test.item.v1 } }
 routes:
-  - { from: gen, to: erp }
+  - { from: gen, to: [erp, audit] }
 """
 
 
@@ -84,24 +87,29 @@ class Crash(unittest.TestCase):
                                              open(os.path.join(core, f)).read())})
         self.assertGreater(len(points), 8)
         crashed = []
+        count = 0
         for point in points:
             for nth in (1, 3):
+                count += 100  # every run has fresh work to crash in
+                self.site.write(SITE.replace("COUNT", str(count)))
                 env = dict(self.site.env, DRAY_FAULT=f"{point}:{nth}")
-                p = subprocess.Popen(WRAPPER + [DRAY, "run", "-c", self.site.path], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                try:
-                    code = p.wait(timeout=2 * SLOW)
-                except subprocess.TimeoutExpired:  # this point was not reached in 2 s
-                    p.send_signal(signal.SIGTERM)
-                    code = p.wait(timeout=30 * SLOW)
-                err = p.stderr.read()
+                with open(self.site.p("fault.log"), "w") as log:
+                    p = subprocess.Popen(WRAPPER + [DRAY, "run", "-c", self.site.path], env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+                    try:
+                        code = p.wait(timeout=2 * SLOW)
+                    except subprocess.TimeoutExpired:  # this point was not reached in 2 s
+                        p.send_signal(signal.SIGTERM)
+                        code = p.wait(timeout=30 * SLOW)
+                with open(self.site.p("fault.log")) as log:
+                    err = log.read()
                 if code == 137:
                     crashed.append(f"{point}:{nth}")
                 elif code != 0:
                     self.fail(f"{point}:{nth}: exit {code}\n{err[-2000:]}")
         print(f"\ncrashed at {len(crashed)} points: {crashed}", file=sys.stderr)
         self.assertGreater(len(crashed), 8)
-        self.check(int(os.environ.get("DRAY_CRASH_COUNT", "6000")))
+        self.check(count)
 
 
 if __name__ == "__main__":
