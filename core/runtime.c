@@ -29,6 +29,7 @@
 #include "router.h"
 #include "spool.h"
 #include "fault.h"
+#include "fault_io.h"
 #include "fsutil.h"
 #include "http_listener.h"
 #include "instance.h"
@@ -215,7 +216,7 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
       pthread_rwlock_unlock(&rt->route_lock);
       if (rc == -EAGAIN || rc == -ENOMEM) {
         host->set_error(from, "journal full (journal.max_disk_bytes): backpressure");
-        dray__metric_add(from->name, "backpressure", 1);
+        dray__metric_add(from->name, "backpressure_journal_full", 1);
         return DRAY_RETRY;
       }
       if (rc == -EMSGSIZE) {
@@ -305,7 +306,7 @@ static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
       .dir = dir, .name = "journal", .segment_bytes = s->journal_segment_bytes,
       .max_disk_bytes = s->journal_max_bytes, .group_max_records = s->journal_group_records,
       .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
-      .on_event = spool_event, .event_ctx = "journal"};
+      .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "journal"};
   rt->journal = dray__spool_open(&jo, err, err_size);
   if (!rt->journal) return -1;
   snprintf(dir, sizeof dir, "%s/dlq", s->data_dir);

@@ -112,5 +112,32 @@ class Crash(unittest.TestCase):
         self.check(count)
 
 
+    def test_fsync_failure_stops_acknowledging_exits_non_zero_and_recovers(self):
+        if "fault points" not in dray("version").stdout:
+            self.skipTest("dray was built without -Dfault_points=true (the ASan build has them)")
+        self.site.env["DRAY_FAULT_IO"] = "fdatasync_eio:40"
+        self.site.write(SITE.replace("COUNT", "2000"))
+        p = subprocess.run(WRAPPER + [DRAY, "run", "-c", self.site.path], env=self.site.env,
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        self.assertEqual(p.returncode, 3, p.stderr[-2000:])
+        self.assertIn("journal write failed (Input/output error): no more messages are acknowledged",
+                      p.stderr)
+        acked_at_failure = verdict(self.site.p("oracle"))["acked"]
+        self.assertLess(acked_at_failure, 2000)
+        del self.site.env["DRAY_FAULT_IO"]
+        self.check(2000)  # restart: recovers, nothing acknowledged is lost
+
+    def test_full_journal_is_backpressure_then_work_resumes(self):
+        self.site.write(SITE.replace("COUNT", "4000").replace(
+            "journal: { segment_bytes: 64K }", "journal: { segment_bytes: 64K, max_disk_bytes: 1M }")
+            .replace("workers: 2,", "workers: 1, queue_capacity: 100000,"))
+        self.site.start()
+        wait_for(lambda: verdict(self.site.p("oracle"))["acked"] == 4000, timeout=120,
+                 what="all 4000 accepted")
+        self.assertEqual(self.site.stop(), 0)
+        self.assertRegex(self.site.text(), r"gen\.backpressure_journal_full [1-9]")
+        self.check(4000)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
