@@ -26,7 +26,7 @@ data_dir: data
 shutdown_timeout_ms: 2000
 journal: { segment_bytes: 64K }
 instances:
-  gen: { plugin: testkit, config: { count: COUNT, partitions: 4, oracle_dir: oracle } }
+  gen: { plugin: testkit, config: { count: COUNT, partitions: 4, batch: 64, oracle_dir: oracle } }
   erp: { plugin: testkit, effects: financial, workers: 2,
          retry: { base_ms: 5, cap_ms: 50 },
          config: { oracle_dir: oracle, effects_file: oracle/effects.log } }
