@@ -43,7 +43,7 @@
 #define DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
 #define DEFAULT_THREADS 4u
 #define MAX_THREADS 256u
-/* Idle keep-alive and stalled uploads release their pool thread after
+/* Idle keep-alive connections and stalled uploads are closed after
  * this long. */
 #define CONNECTION_TIMEOUT_S 60u
 #define MAX_TLS_FILE_BYTES ((long)1024 * 1024)
@@ -116,6 +116,7 @@ struct dray_http_exchange {
   int headers_seen;
   int answered_early; /* 404/405/413 queued at the headers call */
   int too_large;
+  size_t discarded; /* bytes dropped after too_large */
   char *body;
   size_t body_len;
   size_t body_cap;
@@ -483,7 +484,12 @@ static const struct route *route_find(dray__http *h, const char *method,
     if (r->method == NULL) {
       any = r;
     } else {
-      if (strcmp(r->method, method) == 0) exact = r;
+      /* HEAD is GET without the body (MHD drops it). */
+      if (strcmp(r->method, method) == 0)
+        exact = r;
+      else if (exact == NULL && strcmp(method, "HEAD") == 0 &&
+               strcmp(r->method, "GET") == 0)
+        exact = r;
       size_t used = strlen(allow);
       snprintf(allow + used, allow_size - used, "%s%s", used > 0 ? ", " : "",
                r->method);
@@ -644,9 +650,15 @@ static enum MHD_Result on_headers(dray_http_exchange *ex) {
   return MHD_YES;
 }
 
+/* Returns -1 to drop the connection: out of memory, or a body without
+ * Content-Length that goes on far past the limit (draining it forever to
+ * answer 413 would let one client hold the connection). */
 static int append_body(dray_http_exchange *ex, const char *data, size_t len) {
   size_t max = ex->h->max_body;
-  if (ex->too_large) return 0; /* keep draining, answer 413 at the end */
+  if (ex->too_large) { /* keep draining, answer 413 at the end */
+    ex->discarded += len;
+    return ex->discarded > max ? -1 : 0;
+  }
   if (len > max - ex->body_len) {
     ex->too_large = 1;
     free(ex->body);

@@ -132,7 +132,10 @@ static void perform(const struct request *rq, struct reply *r) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
   }
-  if (rq->method != NULL) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+  if (rq->method != NULL && strcmp(rq->method, "HEAD") == 0)
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  else if (rq->method != NULL)
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
   if (rq->header != NULL) hdrs = curl_slist_append(hdrs, rq->header);
   /* No 100-continue round trip: send bodies straight away. */
   hdrs = curl_slist_append(hdrs, "Expect:");
@@ -355,8 +358,16 @@ static void test_unknown_path_is_404_and_wrong_method_is_405(void **state) {
   assert_string_equal(reply_header(&r, "X-Method", v, sizeof v), "POST");
   reply_free(&r);
 
+  /* HEAD is served by a GET route. */
+  add_route(h, "GET", "/sap/status", echo_handler, NULL, &p);
+  request(port, "HEAD", "/sap/status", NULL, 0, NULL, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(reply_header(&r, "X-Method", v, sizeof v), "HEAD");
+  assert_int_equal(r.len, 0);
+  reply_free(&r);
+
   dray__http_destroy(&h);
-  assert_int_equal(atomic_load(&p.calls), 1);
+  assert_int_equal(atomic_load(&p.calls), 2);
   plugin_fini(&p);
 }
 
@@ -496,10 +507,15 @@ static void test_body_over_limit_is_413_and_handler_not_called(void **state) {
   /* Without Content-Length the limit is enforced while reading. */
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%u/in", port);
-  struct request rq = {"POST", url, big, sizeof big, 1, NULL, NULL};
+  struct request rq = {"POST", url, big, 1500, 1, NULL, NULL};
   perform(&rq, &r);
   assert_int_equal(r.rc, CURLE_OK);
   assert_int_equal(r.status, 413);
+  reply_free(&r);
+  /* ... and one that goes on far past it is cut off, not drained. */
+  rq.len = sizeof big;
+  perform(&rq, &r);
+  assert_int_not_equal(r.rc, CURLE_OK);
   reply_free(&r);
 
   dray__http_destroy(&h);
