@@ -1001,6 +1001,12 @@ int dray__http_ex_add_header(dray_http_exchange *ex, const char *name,
     return -1;
   for (const char *p = name; *p != '\0'; p++)
     if (!is_token_char((unsigned char)*p)) return -1;
+  /* Framing is the listener's job: a plugin's value would contradict the
+   * body it hands to respond. */
+  if (strcasecmp(name, "Content-Length") == 0 ||
+      strcasecmp(name, "Transfer-Encoding") == 0 ||
+      strcasecmp(name, "Connection") == 0)
+    return -1;
   /* libmicrohttpd refuses empty values; refusing here keeps respond from
    * failing later for it. */
   if (value[0] == '\0' || strpbrk(value, "\r\n") != NULL) return -1;

@@ -102,9 +102,10 @@ const void *dray__http_ex_body(dray_http_exchange *ex, size_t *len);
 /* Client address as text ("127.0.0.1", "::1"). */
 const char *dray__http_ex_remote_addr(dray_http_exchange *ex);
 /* Adds a response header (copied); before dray__http_ex_respond. Returns
- * -1 for a name that is not an HTTP token, a value with CR/LF (header
- * injection) or an empty value (libmicrohttpd cannot send one), or after
- * the answer was sent. */
+ * -1 for a name that is not an HTTP token, a framing header the listener
+ * owns (Content-Length, Transfer-Encoding, Connection), a value with CR/LF
+ * (header injection) or an empty value (libmicrohttpd cannot send one),
+ * or after the answer was sent. */
 int dray__http_ex_add_header(dray_http_exchange *ex, const char *name,
                              const char *value);
 /* Sends the answer (status 100..599; body copied; content_type may be

@@ -221,6 +221,11 @@ static dray_status echo_handler(void *state, dray_http_exchange *ex) {
     dray__http_ex_add_header(ex, "X-Query", dray__http_ex_query(ex));
   else if (dray__http_ex_add_header(ex, "X-Query", "") != -1)
     return DRAY_FATAL; /* empty values are refused */
+  /* Header injection and framing headers are refused. */
+  if (dray__http_ex_add_header(ex, "X-Evil", "a\r\nSet-Cookie: x=1") != -1 ||
+      dray__http_ex_add_header(ex, "Bad Name", "v") != -1 ||
+      dray__http_ex_add_header(ex, "content-length", "1") != -1)
+    return DRAY_FATAL;
   dray__http_ex_add_header(ex, "X-Remote", dray__http_ex_remote_addr(ex));
   if (probe != NULL) dray__http_ex_add_header(ex, "X-Probe-Seen", probe);
   atomic_fetch_sub(&p->running, 1);
