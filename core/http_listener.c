@@ -835,6 +835,11 @@ static void stop_workers(dray__http *h) {
 }
 
 int dray__http_start(dray__http *h, char *err, size_t err_size) {
+  /* epoll (AUTO) rather than poll(): with libmicrohttpd 0.9.75's poll()
+   * loop a client that sends a complete request and half-closes at once
+   * gets no answer; the epoll loop answers it. (Its cost: a half-close
+   * after an incomplete request holds the connection until the timeout.)
+   */
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
                        MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   if (h == NULL) {
