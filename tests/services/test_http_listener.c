@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -659,6 +662,43 @@ static void test_blocked_handler_does_not_stall_other_clients(void **state) {
   plugin_fini(&fast);
 }
 
+/* Some clients (scripts, netcat, proxies) shut their write side right
+ * after the request: they must still get the answer. */
+static void test_client_that_half_closes_still_gets_the_answer(void **state) {
+  struct plugin p;
+  plugin_init(&p, "nc");
+  dray__http *h = listener_start(0, 2);
+  add_route(h, "POST", "/in", echo_handler, NULL, &p);
+  for (int round = 0; round < 20; round++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(dray__http_port(h));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char req[] =
+        "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    assert_int_equal(send(fd, req, sizeof req - 1, MSG_NOSIGNAL),
+                     (ssize_t)(sizeof req - 1));
+    shutdown(fd, SHUT_WR);
+    char answer[2048];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof answer - 1 &&
+           (n = recv(fd, answer + got, sizeof answer - 1 - got, 0)) > 0)
+      got += (size_t)n;
+    answer[got] = '\0';
+    close(fd);
+    if (strncmp(answer, "HTTP/1.1 200", 12) != 0)
+      fail_msg("round %d: answer \"%.40s\"", round, answer);
+    assert_non_null(strstr(answer, "\r\n\r\nhello"));
+  }
+  dray__http_destroy(&h);
+  plugin_fini(&p);
+}
+
 static void test_prefix_of_another_owner_is_refused(void **state) {
   struct plugin a, b;
   plugin_init(&a, "ups");
@@ -822,6 +862,7 @@ int main(void) {
       cmocka_unit_test(test_parallel_clients_are_all_answered),
       cmocka_unit_test(test_destroy_waits_for_in_flight_handler),
       cmocka_unit_test(test_blocked_handler_does_not_stall_other_clients),
+      cmocka_unit_test(test_client_that_half_closes_still_gets_the_answer),
       cmocka_unit_test(test_prefix_of_another_owner_is_refused),
       cmocka_unit_test(test_bad_listen_options_are_named_in_errors),
       cmocka_unit_test(test_port_in_use_is_reported_with_the_address),
