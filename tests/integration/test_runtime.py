@@ -218,9 +218,17 @@ routes:
   - { from: gen, to: slow, delivery: CLASS }
 """
 
+    def emitted(self, site, name):
+        r = dray("status", "-c", site.path, "--json")
+        if r.returncode != 0:
+            return 0
+        inst = [i for i in json.loads(r.stdout)["instances"] if i["name"] == name]
+        return inst[0]["metrics"].get("emitted", 0) if inst else 0
+
     def test_sigterm_drains_within_the_deadline_and_the_journal_keeps_the_rest(self):
         site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "durable")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        wait_for(lambda: self.emitted(site, "gen") == 30, what="all 30 accepted")
         started = time.monotonic()
         self.assertEqual(site.stop(), 0)
         self.assertLess(time.monotonic() - started, 3 * SLOW, "stopped near the deadline")
@@ -240,6 +248,7 @@ routes:
     def test_memory_class_loses_what_is_in_flight_and_says_so(self):
         site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "memory")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        wait_for(lambda: self.emitted(site, "gen") == 30, what="all 30 accepted")
         self.assertEqual(site.stop(), 1)
         lost = site.text().count("(memory delivery class)")
         self.assertEqual(lost + len(site.lines("slow.log")), 30)
