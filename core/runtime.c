@@ -58,6 +58,9 @@ struct dray__runtime {
   pthread_mutex_t dlq_lock;
   int lock_fd;          /* flock on DATA_DIR/dray.lock: one runtime per data_dir */
   atomic_int journal_failed; /* an fsync failed: stop acking, exit non-zero */
+  atomic_int replaying;      /* the journal is being fed to the lanes */
+  pthread_t replay_thread;
+  int replay_thread_running;
   atomic_int stopping;
 };
 
@@ -297,6 +300,11 @@ dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_ins
   size_t n = 0;
   *accepted = 0;
   if (!ps) return DRAY_RETRY;
+  if (atomic_load(&rt->replaying)) {
+    free(ps);
+    dray__host_table()->set_error(from, "replaying the journal after a restart: backpressure");
+    return DRAY_RETRY;
+  }
   pthread_rwlock_rdlock(&rt->route_lock);
   /* Everything up to the first refusal goes in, in order. */
   while (n < count && (st = prepare(rt, from, msgs[n], &ps[n])) == DRAY_OK) n++;
@@ -422,7 +430,19 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
   for (size_t k = 0; k < count; k++) {
     struct dray__pipeline *pl = rt->instances[dests[k]]->pipeline;
     unsigned lane = dray__pipeline_lane_for(pl, rec->msg);
-    dray__pipeline_reserve_force(pl, lane);
+    /* Replays respect the lanes' capacity: a large journal is fed in,
+     * not loaded whole into memory. */
+    while (replayed && dray__pipeline_reserve(pl, lane) != 0) {
+      if (atomic_load(&rt->stopping)) {
+        /* stays in the journal; the destinations not reached yet never
+         * got it, the others finish their copy */
+        for (size_t j = k; j < count; j++) dray__delivery_done_abandoned(d);
+        return 0;
+      }
+      struct timespec ts = {0, 2000000};
+      nanosleep(&ts, NULL);
+    }
+    if (!replayed) dray__pipeline_reserve_force(pl, lane);
     dray__pipeline_push(pl, lane, d);
   }
   return 0;
@@ -437,6 +457,7 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   struct replay_ctx *r = ctx;
   struct dray__journal_record rec;
   char why[256];
+  if (atomic_load(&r->rt->stopping)) return 1;
   if (dray__journal_decode(data, len, &rec, why, sizeof why) != 0) {
     /* CRC-valid but not ours: never silently skipped */
     dray__error("journal record %llu cannot be read (%s); left in the journal",
@@ -449,17 +470,36 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   return 0;
 }
 
-static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+/* Feeds what the journal holds from before the start (not released before
+ * the last stop or crash) to the lanes, as fast as they take it. Sources
+ * see backpressure until it is done, so every partition stays in order
+ * across the restart. */
+static void *replay_main(void *arg) {
+  struct dray__runtime *rt = arg;
   struct replay_ctx r = {.rt = rt};
   struct dray__spool_stats st;
   dray__spool_stats(rt->journal, &st);
-  if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0) {
-    snprintf(err, err_size, "cannot replay the journal");
-    return -1;
+  uint64_t end = st.next_seq;
+  if (st.records) {
+    dray__info("journal: %llu records from before the start to deliver", (unsigned long long)st.records);
+    if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0)
+      dray__error("journal replay stopped early");
   }
+  (void)end;
   if (r.count || r.bad)
     dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
                r.count, r.bad ? " (some records unreadable: see above)" : "");
+  atomic_store(&rt->replaying, 0);
+  return NULL;
+}
+
+static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+  atomic_store(&rt->replaying, 1);
+  if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
+    snprintf(err, err_size, "cannot start the journal replay");
+    return -1;
+  }
+  rt->replay_thread_running = 1;
   return 0;
 }
 
@@ -576,6 +616,8 @@ static size_t runtime_close(struct dray__runtime *rt) {
     if (inst->poll_thread_running) pthread_join(inst->poll_thread, NULL);
     inst->poll_thread_running = 0;
   }
+  if (rt->replay_thread_running) pthread_join(rt->replay_thread, NULL);
+  rt->replay_thread_running = 0;
   if (rt->http) dray__http_destroy(&rt->http);
   /* Pure sources stop now; instances that also receive stop after the
    * drain, since process() is valid only before stop(). */
