@@ -18,8 +18,13 @@
 #     delivered twice).
 # dray is stopped with SIGTERM (by pid) once the result files appear, or
 # after a bounded wait. Prints each repetition, the medians and the ratios
-# dray/bare. Exits non-zero if any run failed, timed out or a counter's
-# checks failed.
+# dray/bare, for the rate and for the CPU time spent per message (all
+# threads of the process, read from /proc before the stop; on a loaded
+# machine it varies less than the rate). Exits non-zero if any run failed,
+# timed out or a counter's checks failed.
+#
+# DRAY_BIN=/path/to/dray runs another build of the runtime with this
+# build's plugins: to compare a core change against the current one.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +43,7 @@ if [ ! -f "$build/build.ninja" ]; then
   nice ninja -C "$build" >&2
 fi
 build=$(cd "$build" && pwd)
-dray=$build/core/dray
+dray=${DRAY_BIN:-$build/core/dray}
 bare=$build/bench/routing/bare_zmq
 plugins=$build/bench/routing/plugins
 for f in "$dray" "$bare" "$plugins/bench_gen.so" "$plugins/bench_count.so"; do
@@ -104,8 +109,9 @@ write_site() {
 }
 
 # run_site NAME DESTS...: runs dray on the site; sets rate (source messages
-# per second until the last destination was done) and retries (the
-# generator's backpressure retries), or returns 1. Runs in this shell, so
+# per second until the last destination was done), cpu (CPU ns of the
+# process per source message) and retries (the generator's backpressure
+# retries), or returns 1. Runs in this shell, so
 # the EXIT trap knows dray's pid.
 run_site() {
   local name=$1
@@ -133,6 +139,8 @@ run_site() {
     sleep 0.1
     waited=$((waited + 1))
   done
+  local ticks
+  ticks=$(awk '{ print $14 + $15 }' "/proc/$dray_pid/stat")
   kill -TERM "$dray_pid"
   local rc=0
   wait "$dray_pid" || rc=$?
@@ -157,6 +165,7 @@ run_site() {
   fi
   rate=$(awk -v n="$count" -v ns="$worst" 'BEGIN { printf "%.0f", n * 1e9 / ns }')
   retries=$(value backpressure_retries "$dir/gen.result")
+  cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$count" 'BEGIN { printf "%.0f", t / hz * 1e9 / n }')
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.0f", v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -168,25 +177,32 @@ write_site fanout count_a count_b
 
 echo "routing bench: $count messages of $body_bytes B, $partitions partition keys, $reps repetition(s), $(nproc) CPUs"
 echo "  dray: $dray"
-single=() fanout=() barez=()
+single=() fanout=() barez=() single_cpu=() fanout_cpu=() bare_cpu=()
 for rep in $(seq 1 "$reps"); do
   out=$("$bare" "$count" "$body_bytes") || { echo "run.sh: bare_zmq failed: $out" >&2; exit 1; }
   b=$(echo "$out" | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
+  bc=$(echo "$out" | sed -n 's/.*cpu_ns_per_msg=\([0-9]*\).*/\1/p')
   run_site single count_a || exit 1
-  s=$rate s_bp=$retries
+  s=$rate s_bp=$retries sc=$cpu
   run_site fanout count_a count_b || exit 1
-  f=$rate f_bp=$retries
+  f=$rate f_bp=$retries fc=$cpu
   barez+=("$b") single+=("$s") fanout+=("$f")
-  printf '  rep %d: dray 1 dest %s msgs/s (%s backpressure retries) | dray fan-out 2 %s msgs/s (%s deliveries/s, %s retries) | bare zmq %s msgs/s\n' \
-    "$rep" "$(group "$s")" "$s_bp" "$(group "$f")" "$(group $((f * 2)))" "$f_bp" "$(group "$b")"
+  bare_cpu+=("$bc") single_cpu+=("$sc") fanout_cpu+=("$fc")
+  printf '  rep %d: dray 1 dest %s msgs/s (%s ns CPU/msg, %s backpressure retries) | dray fan-out 2 %s msgs/s (%s ns CPU/msg, %s retries) | bare zmq %s msgs/s (%s ns CPU/msg)\n' \
+    "$rep" "$(group "$s")" "$sc" "$s_bp" "$(group "$f")" "$fc" "$f_bp" "$(group "$b")" "$bc"
 done
 ms=$(median "${single[@]}")
 mf=$(median "${fanout[@]}")
 mb=$(median "${barez[@]}")
 echo "median of $reps:"
-echo "  dray, 1 destination:      $(group "$ms") msgs/s"
-echo "  dray, fan-out to 2:       $(group "$mf") msgs/s ($(group $((mf * 2))) deliveries/s)"
-echo "  bare zmq inproc, 1 KiB:   $(group "$mb") msgs/s"
-echo "  ratio dray(1 dest)/bare:  $(ratio "$ms" "$mb")"
-echo "  ratio dray(fan-out)/bare: $(ratio "$mf" "$mb")"
+msc=$(median "${single_cpu[@]}")
+mfc=$(median "${fanout_cpu[@]}")
+mbc=$(median "${bare_cpu[@]}")
+echo "  dray, 1 destination:      $(group "$ms") msgs/s, $msc ns CPU/msg"
+echo "  dray, fan-out to 2:       $(group "$mf") msgs/s ($(group $((mf * 2))) deliveries/s), $mfc ns CPU/msg"
+echo "  bare zmq inproc, 1 KiB:   $(group "$mb") msgs/s, $mbc ns CPU/msg"
+echo "  rate ratio dray(1 dest)/bare:  $(ratio "$ms" "$mb")"
+echo "  rate ratio dray(fan-out)/bare: $(ratio "$mf" "$mb")"
+echo "  CPU/msg ratio dray(1 dest)/bare:  $(ratio "$msc" "$mbc")"
+echo "  CPU/msg ratio dray(fan-out)/bare: $(ratio "$mfc" "$mbc")"
 echo "checks: every counter received exactly $count messages, per-key order kept (status=ok)"
