@@ -25,6 +25,8 @@
 #
 # DRAY_BIN=/path/to/dray runs another build of the runtime with this
 # build's plugins: to compare a core change against the current one.
+# SITE_EXTRA='dedupe_window_ms: 0' adds top-level lines to the generated
+# sites: to measure what one site setting costs.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -84,6 +86,7 @@ write_site() {
     echo "plugin_path: \"$plugins\""
     echo "log_level: info"
     echo "shutdown_timeout_ms: 10000"
+    if [ -n "${SITE_EXTRA:-}" ]; then printf '%s\n' "$SITE_EXTRA"; fi
     echo "instances:"
     echo "  gen:"
     echo "    plugin: bench_gen"
