@@ -16,6 +16,8 @@
 #   - the same with fan-out, gen -> [count_a, count_b]: the rate is source
 #     messages per second until the slower counter is done (each message is
 #     delivered twice).
+# Once at the end, msg_path (the message model without the router: build
+# cost, and pointer handoff between two threads) for the middle rung.
 # dray is stopped with SIGTERM (by pid) once the result files appear, or
 # after a bounded wait. Prints each repetition, the medians and the ratios
 # dray/bare, for the rate and for the CPU time spent per message (all
@@ -36,7 +38,7 @@ reps=${3:-3}
 body_bytes=1024
 partitions=16
 
-case $count in '' | *[!0-9]*) echo "run.sh: COUNT must be a number, got '$count'" >&2; exit 2 ;; esac
+case $count in '' | *[!0-9]* | 0) echo "run.sh: COUNT must be a number >= 1, got '$count'" >&2; exit 2 ;; esac
 case $reps in '' | *[!0-9]* | 0) echo "run.sh: REPETITIONS must be a number >= 1, got '$reps'" >&2; exit 2 ;; esac
 
 if [ ! -f "$build/build.ninja" ]; then
@@ -47,8 +49,9 @@ fi
 build=$(cd "$build" && pwd)
 dray=${DRAY_BIN:-$build/core/dray}
 bare=$build/bench/routing/bare_zmq
+msg_path=$build/bench/routing/msg_path
 plugins=$build/bench/routing/plugins
-for f in "$dray" "$bare" "$plugins/bench_gen.so" "$plugins/bench_count.so"; do
+for f in "$dray" "$bare" "$msg_path" "$plugins/bench_gen.so" "$plugins/bench_count.so"; do
   if [ ! -e "$f" ]; then
     echo "run.sh: $f is missing: run ninja -C $build" >&2
     exit 2
@@ -208,4 +211,10 @@ echo "  rate ratio dray(1 dest)/bare:  $(ratio "$ms" "$mb")"
 echo "  rate ratio dray(fan-out)/bare: $(ratio "$mf" "$mb")"
 echo "  CPU/msg ratio dray(1 dest)/bare:  $(ratio "$msc" "$mbc")"
 echo "  CPU/msg ratio dray(fan-out)/bare: $(ratio "$mfc" "$mbc")"
+out=$("$msg_path" "$count" "$body_bytes") || { echo "run.sh: msg_path failed: $out" >&2; exit 1; }
+mp_build=$(echo "$out" | sed -n 's/.*mode=build.*cpu_ns_per_msg=\([0-9]*\).*/\1/p')
+mp_hand=$(echo "$out" | sed -n 's/.*mode=handoff.*msgs_per_s=\([0-9]*\).*cpu_ns_per_msg=\([0-9]*\).*/\1 \2/p')
+echo "message model without the router (msg_path, one run):"
+echo "  build only:                $mp_build ns CPU/msg"
+echo "  handoff between threads:   $(group "${mp_hand% *}") msgs/s, ${mp_hand#* } ns CPU/msg (CPU vs bare: $(ratio "${mp_hand#* }" "$mbc"))"
 echo "checks: every counter received exactly $count messages, per-key order kept (status=ok)"
