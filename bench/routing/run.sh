@@ -29,6 +29,9 @@
 # build's plugins: to compare a core change against the current one.
 # SITE_EXTRA='dedupe_window_ms: 0' adds top-level lines to the generated
 # sites: to measure what one site setting costs.
+# DELIVERY=durable (default: journaled, fdatasync'ed before the source's
+# emit returns) or DELIVERY=memory (the memory delivery class);
+# BATCH=256 (default) messages per emit_batch, BATCH=1 emits one by one.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -99,6 +102,7 @@ write_site() {
     echo "      partitions: $partitions"
     echo "      type: dray.bench.event.v1"
     echo "      result_file: \"$dir/gen.result\""
+    echo "      batch: ${BATCH:-256}"
     for d in "$@"; do
       echo "  $d:"
       echo "    plugin: bench_count"
@@ -111,6 +115,7 @@ write_site() {
     echo "  - from: gen"
     echo "    types: [\"dray.bench.*\"]"
     echo "    to: [$(IFS=,; echo "$*" | sed 's/,/, /g')]"
+    echo "    delivery: ${DELIVERY:-durable}"
   } >"$dir/site.yaml"
 }
 

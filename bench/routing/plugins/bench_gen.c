@@ -41,6 +41,8 @@ static const struct dray_param params[] = {
                      "Number of distinct partition keys (p0, p1, ...)"),
     DRAY_PARAM_RANGE("retry_pause_us", DRAY_PARAM_INT, 0, "50", 0, 1000000,
                      "Pause after a backpressure answer before emitting again"),
+    DRAY_PARAM_RANGE("batch", DRAY_PARAM_INT, 0, "256", 1, 4096,
+                     "Messages per emit_batch call (one group commit); 1 = emit each"),
     DRAY_PARAM_INIT("result_file", DRAY_PARAM_PATH, 0, NULL,
                     "Optional file to write the generator's own figures into"),
 };
@@ -54,6 +56,7 @@ struct bench_gen {
   int64_t body_bytes;
   int64_t partitions;
   int64_t retry_pause_us;
+  int64_t batch;
   /* The body template: a fixed-width number slot followed by padding, so
    * building a message is one snprintf into the slot, not a new string. */
   char *body;
@@ -89,6 +92,7 @@ static int gen_create(const struct dray_host *host, dray_instance *inst,
     goto fail;
   }
   g->body = malloc((size_t)g->body_bytes + 1);
+  g->batch = host->get_int(inst, "batch", 256);
   g->next_seq = calloc((size_t)g->partitions, sizeof *g->next_seq);
   if (!g->body || !g->next_seq) {
     host->set_error(inst, "out of memory");
@@ -171,31 +175,49 @@ static void *gen_main(void *arg) {
   int64_t i = 0;
   const char *status = "ok";
   int64_t t0 = h->monotonic_ns();
-  for (; i < g->count; i++) {
-    dray_msg *msg = build(g, i, t0);
-    if (!msg) {
+  dray_msg **batch = calloc((size_t)g->batch, sizeof *batch);
+  if (!batch) status = "failed";
+  while (batch && i < g->count) {
+    size_t n = 0;
+    while (n < (size_t)g->batch && i + (int64_t)n < g->count) {
+      if (!(batch[n] = build(g, i + (int64_t)n, t0))) break;
+      g->next_seq[(i + (int64_t)n) % g->partitions]++;
+      n++;
+    }
+    if (n == 0) {
       h->log(g->inst, DRAY_LOG_ERROR, "cannot build message %" PRId64, i);
       status = "failed";
       break;
     }
-    dray_status st;
-    while ((st = h->emit(g->inst, &msg)) == DRAY_RETRY) {
-      if (atomic_load(&g->quit) || h->stop_requested(g->inst)) break;
+    size_t done = 0;
+    dray_status st = DRAY_OK;
+    while (done < n) {
+      size_t accepted = 0;
+      if (g->batch > 1) {
+        st = h->emit_batch(g->inst, batch + done, n - done, &accepted);
+      } else {
+        st = h->emit(g->inst, &batch[done]);
+        accepted = st == DRAY_OK;
+      }
+      done += accepted;
+      if (done == n || st != DRAY_RETRY || atomic_load(&g->quit) ||
+          h->stop_requested(g->inst))
+        break;
       retries++;
       pause_us(g->retry_pause_us);
     }
-    if (st != DRAY_OK) {
+    i += (int64_t)done;
+    if (done < n) {
       /* RETRY here means we were asked to stop mid-way. */
       if (st != DRAY_RETRY)
         h->log(g->inst, DRAY_LOG_ERROR,
-               "emit of message %" PRId64 " answered %d; generator stops", i,
-               (int)st);
+               "emit of message %" PRId64 " answered %d; generator stops", i, (int)st);
       status = st == DRAY_RETRY ? "stopped" : "failed";
-      h->msg_free(&msg);
+      for (size_t k = done; k < n; k++) h->msg_free(&batch[k]);
       break;
     }
-    g->next_seq[i % g->partitions]++;
   }
+  free(batch);
   int64_t t_last = h->monotonic_ns();
   write_result(g, status, i, retries, t0, t_last);
   h->log(g->inst, DRAY_LOG_INFO,
