@@ -753,6 +753,13 @@ static int unlink_released(dray__spool *s) {
   int rc = 0;
   for (;;) {
     pthread_mutex_lock(&s->mu);
+    if (s->writing) {
+      /* A group in flight may still publish records into a segment that
+       * rotation just sealed: it only looks fully released. Come back
+       * when the group is done (lead_group signals maint_cv). */
+      pthread_mutex_unlock(&s->mu);
+      return rc;
+    }
     struct segment **pp = &s->segs, *g = NULL;
     for (; *pp; pp = &(*pp)->next)
       if (*pp != s->active && (*pp)->released_count == (*pp)->count) {
@@ -787,8 +794,9 @@ static void *maintenance_main(void *arg) {
   while (!s->stop && !s->failed) {
     int due_ck = s->ck_dirty_since_set && ns_since(&s->ck_dirty_since) >= (int64_t)CK_INTERVAL_NS;
     int rotate_now = s->rotate_wanted && !s->writing && !s->q_head;
-    if (!due_ck && !s->unlink_wanted && !rotate_now) {
-      if (s->ck_dirty_since_set || s->rotate_wanted) {
+    int unlink_now = s->unlink_wanted && !s->writing;
+    if (!due_ck && !unlink_now && !rotate_now) {
+      if (s->ck_dirty_since_set || s->rotate_wanted || s->unlink_wanted) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
         t.tv_nsec += 2000000;
@@ -826,7 +834,7 @@ static void *maintenance_main(void *arg) {
       rc = checkpoint_write(s, lw, nx);
       pthread_mutex_lock(&s->mu);
     }
-    if (rc == 0 && s->unlink_wanted) {
+    if (rc == 0 && s->unlink_wanted && !s->writing) {
       pthread_mutex_unlock(&s->mu);
       rc = unlink_released(s);
       pthread_mutex_lock(&s->mu);
