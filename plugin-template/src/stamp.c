@@ -32,8 +32,12 @@
 
 #include <dray/dray.h>
 
-#ifndef STAMP_VERSION
-#define STAMP_VERSION "0.0.0"
+/* Set by meson.build from plugin_name and project(version:). */
+#ifndef PLUGIN_NAME
+#define PLUGIN_NAME "stamp"
+#endif
+#ifndef PLUGIN_VERSION
+#define PLUGIN_VERSION "0.0.0"
 #endif
 
 /* --- the config schema ------------------------------------------------------
@@ -376,9 +380,10 @@ static dray_status stamp_process(void *state, const dray_msg *msg) {
       h->set_error(sp->inst, "downstream is full (backpressure)");
       return DRAY_RETRY;
     case DRAY_FATAL:
-      /* The emit window is closed (the host is stopping): the message was
-       * not handled, so it is not done; RETRY, not FATAL, since the
-       * instance itself is fine. */
+      /* Outside the emit window (a host that calls process() before
+       * start() or after stop()): this message was not handled, so it is
+       * not done; the instance itself is fine, hence RETRY, not FATAL.
+       * While the runtime shuts down, emit already answers RETRY. */
       h->msg_free(&copy);
       h->set_error(sp->inst, "cannot emit now (instance stopping)");
       return DRAY_RETRY;
@@ -461,8 +466,8 @@ static const struct dray_plugin stamp_plugin = {
     .struct_size = sizeof(struct dray_plugin),
     .abi_major = DRAY_ABI_MAJOR,
     .abi_minor = DRAY_ABI_MINOR,
-    .name = "stamp",
-    .version = STAMP_VERSION,
+    .name = PLUGIN_NAME,       /* "stamp": [a-z0-9_]+, unique on the path */
+    .version = PLUGIN_VERSION, /* the plugin's own version */
     .description = "Adds a configurable attribute (and optional SipHash tag) "
                    "to each message and re-emits it",
     .kinds = DRAY_KIND_SOURCE | DRAY_KIND_DESTINATION | DRAY_KIND_CODEC,

@@ -364,7 +364,7 @@ static void test_encode_writes_the_stamped_event_as_one_line(void **ts) {
  * expects (the symbol must come from this file, not a dependency). */
 static void test_built_module_exports_only_the_entry(void **ts) {
   (void)ts;
-  const char *path = getenv("STAMP_PLUGIN_SO");
+  const char *path = getenv("PLUGIN_SO");
   if (!path) skip();
   void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!dl) fail_msg("dlopen %s: %s", path, dlerror());
@@ -374,7 +374,7 @@ static void test_built_module_exports_only_the_entry(void **ts) {
   assert_null(dlsym(dl, "stamp_create"));
   const struct dray_plugin *desc = NULL;
   assert_int_equal(entry(DRAY_ABI_MAJOR, DRAY_ABI_MINOR, &desc), 0);
-  assert_string_equal(desc->name, "stamp");
+  assert_string_equal(desc->name, PLUGIN_NAME);
   assert_true(desc->struct_size >= DRAY_PLUGIN_SIZE_V1_0);
   assert_int_equal(desc->abi_major, DRAY_ABI_MAJOR);
   /* A host of another major is refused by the entry itself. */
