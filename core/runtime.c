@@ -236,13 +236,6 @@ static void *poll_main(void *arg) {
 
 /* --- start and stop ------------------------------------------------------------ */
 
-static int is_destination(const struct dray__site *site, const char *name) {
-  for (size_t r = 0; r < site->route_count; r++)
-    for (char **t = site->routes[r].to; t && *t; t++)
-      if (strcmp(*t, name) == 0) return 1;
-  return 0;
-}
-
 static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
   struct dray__site *s = rt->site;
   char path[4096];
@@ -279,7 +272,9 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     inst->state_store = rt->store;
     inst->poll_interval_ms = ic->poll_interval_ms;
     rt->instances[rt->instance_count++] = inst;
-    if (is_destination(s, ic->name)) {
+    /* Every destination-capable instance gets its lanes, so a reload can
+     * route to it without a restart. */
+    if (ic->plugin->desc->kinds & DRAY_KIND_DESTINATION) {
       inst->pipeline = dray__pipeline_new(rt->zctx, inst, ic->workers,
                                           ic->queue_capacity, err, err_size);
       if (!inst->pipeline) return -1;
