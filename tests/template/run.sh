@@ -55,6 +55,15 @@ done
 sed -i -E "s#^([A-Za-z_]+)=/#\\1=$stage/#" "$pc"
 pcdir=$(dirname "$pc")
 
+# The pc file's ABI version is the one of the installed headers.
+abi_h=$(find "$stage" -path '*/include/dray/abi.h' -print -quit)
+for part in MAJOR MINOR; do
+  want=$(sed -n "s/^#define DRAY_ABI_$part \([0-9]*\).*/\1/p" "$abi_h")
+  var=abi_$(tr '[:upper:]' '[:lower:]' <<<"$part")
+  got=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable="$var" dray-sdk)
+  [[ $got == "$want" ]] || fail "dray-sdk.pc says $var=$got, abi.h says $want"
+done
+
 # --- 2. build the template outside the tree --------------------------------
 work=$tmp/stamp-plugin
 mkdir -p "$work"
