@@ -23,7 +23,6 @@
  *                works offline.
  *
  * Only <dray/dray.h> is used: no core symbol, no third-party type. */
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +72,10 @@ static const struct dray_param stamp_params[] = {
 };
 
 enum stamp_mode { STAMP_FIXED, STAMP_SEQUENCE, STAMP_TIME };
+
+/* Longest `value`: the stamp adds at most "-" + 19 digits or "@" + a
+ * 24-character time, and must fit stamp_text's buffer. */
+#define STAMP_VALUE_MAX 256
 
 /* One instance. Read-only after create(), which is why the descriptor can
  * declare DRAY_PLUGIN_CONCURRENT: several workers may call process() at
@@ -170,12 +173,17 @@ static int check_attribute_name(const char *name, char *why, size_t why_size) {
     snprintf(why, why_size, "must be 1 to 20 characters, got %zu", n);
     return -1;
   }
-  for (const char *c = name; *c; c++)
-    if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c))) {
+  for (const char *c = name; *c; c++) {
+    unsigned char u = (unsigned char)*c;
+    if ((u >= 'a' && u <= 'z') || (u >= '0' && u <= '9')) continue;
+    if (u >= 0x20 && u < 0x7f)
       snprintf(why, why_size, "character '%c' at position %zu is not [a-z0-9]",
-               *c, (size_t)(c - name) + 1);
-      return -1;
-    }
+               u, (size_t)(c - name) + 1);
+    else
+      snprintf(why, why_size, "byte 0x%02x at position %zu is not [a-z0-9]",
+               u, (size_t)(c - name) + 1);
+    return -1;
+  }
   for (size_t i = 0; reserved[i]; i++)
     if (strcmp(name, reserved[i]) == 0) {
       snprintf(why, why_size, "\"%s\" is a core CloudEvents attribute", name);
@@ -251,7 +259,7 @@ static int stamp_text(struct stamp *sp, char *out, size_t out_size) {
 static dray_status stamp_copy(struct stamp *sp, const dray_msg *msg,
                               dray_msg **out) {
   const struct dray_host *h = sp->host;
-  char text[512];
+  char text[STAMP_VALUE_MAX + 64];
   size_t body_len = 0;
   const char *body = h->msg_body(msg, &body_len);
   *out = NULL;
@@ -264,9 +272,13 @@ static dray_status stamp_copy(struct stamp *sp, const dray_msg *msg,
     return DRAY_REJECT;
   }
   if (stamp_text(sp, text, sizeof text) != 0) return DRAY_RETRY;
+  const char *failed_attr = NULL;
   dray_msg *copy = h->msg_clone(msg); /* same event: same id */
   if (!copy) goto out_of_memory;
-  if (h->msg_set_header(copy, sp->header, text) != 0) goto out_free_copy;
+  if (h->msg_set_header(copy, sp->header, text) != 0) {
+    failed_attr = sp->header;
+    goto out_free_copy;
+  }
   if (sp->signing) {
     struct siphash s;
     char tag[17];
@@ -276,13 +288,20 @@ static dray_status stamp_copy(struct stamp *sp, const dray_msg *msg,
     siphash_update(&s, text, strlen(text) + 1);
     siphash_update(&s, body ? body : "", body ? body_len : 0);
     snprintf(tag, sizeof tag, "%016" PRIx64, siphash_final(&s));
-    if (h->msg_set_header(copy, sp->signature_header, tag) != 0)
+    if (h->msg_set_header(copy, sp->signature_header, tag) != 0) {
+      failed_attr = sp->signature_header;
       goto out_free_copy;
+    }
   }
   *out = copy;
   return DRAY_OK;
 out_free_copy:
   h->msg_free(&copy);
+  /* The names were checked in create(); the host may still refuse a value
+   * for an attribute it gives a meaning to (e.g. "time"). */
+  h->set_error(sp->inst, "message %s: the host refused attribute %s",
+               h->msg_header(msg, "id"), failed_attr);
+  return DRAY_REJECT;
 out_of_memory:
   h->set_error(sp->inst, "out of memory stamping message %s",
                h->msg_header(msg, "id"));
@@ -312,6 +331,11 @@ static int stamp_create(const struct dray_host *host, dray_instance *inst,
                                            : STAMP_FIXED;
   if (check_attribute_name(sp->header, why, sizeof why) != 0) {
     host->set_error(inst, "header \"%s\": %s", sp->header, why);
+    goto fail;
+  }
+  if (strlen(sp->value) > STAMP_VALUE_MAX) {
+    host->set_error(inst, "value: at most %d characters, got %zu",
+                    STAMP_VALUE_MAX, strlen(sp->value));
     goto fail;
   }
   const char *secret = host->get_secret(inst, "signing_key");

@@ -232,6 +232,18 @@ static void test_header_that_is_not_an_attribute_name_is_refused(void **ts) {
   assert_non_null(strstr(why, "position 1"));
 }
 
+static void test_value_longer_than_256_characters_is_refused(void **ts) {
+  struct fixture *f = *ts;
+  char value[300];
+  memset(value, 'v', sizeof value - 1);
+  value[sizeof value - 1] = '\0';
+  set(f, "header", "stampedby");
+  set(f, "value", value);
+  assert_int_equal(dray_mock_host_create(f->mh, f->plugin, &f->state), -1);
+  f->state = NULL;
+  assert_non_null(strstr(dray_mock_host_last_error(f->mh), "at most 256"));
+}
+
 static void test_core_attribute_cannot_be_overwritten(void **ts) {
   struct fixture *f = *ts;
   set(f, "header", "type");
@@ -399,6 +411,7 @@ int main(void) {
       T(test_max_body_bytes_out_of_range_is_refused),
       T(test_header_that_is_not_an_attribute_name_is_refused),
       T(test_core_attribute_cannot_be_overwritten),
+      T(test_value_longer_than_256_characters_is_refused),
       T(test_secret_never_appears_in_logs_or_errors),
       T(test_malformed_secret_is_refused_without_quoting_it),
       T(test_signature_depends_on_key_and_body),
