@@ -120,6 +120,16 @@ grep -E -q "signing_key +string +secret" "$tmp/describe.txt" ||
 grep -E -q "header +string +required" "$tmp/describe.txt" ||
   fail "describe does not mark header as required"
 
+# The codec side, offline: dray convert with the installed plugin.
+printf 'header: converted\nvalue: offline\n' >"$tmp/stamp.yaml"
+printf '%s\n' '{"specversion":"1.0","id":"01J0000000000000000000CONV","source":"dray://t/x","type":"dray.order.created.v1","data":{"order_id":"C-1"}}' \
+  >"$tmp/in.jsonl"
+"$dray" convert --plugin stamp --config "$tmp/stamp.yaml" --decode "$tmp/in.jsonl" \
+  >"$tmp/converted.jsonl" 2>"$tmp/convert.log" ||
+  { cat "$tmp/convert.log" >&2; fail "dray convert --plugin stamp --decode"; }
+grep -q '"converted":"offline"' "$tmp/converted.jsonl" ||
+  { cat "$tmp/converted.jsonl" "$tmp/convert.log" >&2; fail "dray convert did not stamp the event"; }
+
 # --- 5. a site: file source -> stamp -> file sink ---------------------------
 var=$tmp/var
 secret=5eed0123456789abcdeffedcba987654
