@@ -19,6 +19,14 @@ static const struct dray_plugin *plugin;
 static dray_mock_host *mh;
 static void *state;
 
+/* libFuzzer leaves through exit(): remove the mock host's temporary data
+ * directory then. */
+static void cleanup(void) {
+  if (state) plugin->destroy(state);
+  state = NULL;
+  dray_mock_host_destroy(&mh);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
   if (dray_plugin_entry(DRAY_ABI_MAJOR, DRAY_ABI_MINOR, &plugin) != 0) abort();
@@ -29,6 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   dray_mock_host_set_config(mh, "signing_key",
                             "000102030405060708090a0b0c0d0e0f");
   if (dray_mock_host_create(mh, plugin, &state) != 0) abort();
+  atexit(cleanup);
   return 0;
 }
 

@@ -292,7 +292,12 @@ static void tag_for(const struct dray_plugin *plugin, const char *key,
   void *state;
   assert_int_equal(dray_mock_host_set_config(mh, "header", "stampedby"), 0);
   assert_int_equal(dray_mock_host_set_config(mh, "signing_key", key), 0);
-  assert_int_equal(dray_mock_host_create(mh, plugin, &state), 0);
+  if (dray_mock_host_create(mh, plugin, &state) != 0) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", dray_mock_host_last_error(mh));
+    dray_mock_host_destroy(&mh); /* fail_msg does not return */
+    fail_msg("create failed: %s", why);
+  }
   const char *event_fmt =
       "{\"specversion\":\"1.0\",\"id\":\"01J0000000000000000000TEST\","
       "\"source\":\"dray://t/in\",\"type\":\"dray.order.created.v1\","
