@@ -47,7 +47,8 @@ static char *check(const char *text, struct dray__site **site_out) {
 }
 
 static void expect(const char *all, const char *needle) {
-  if (!strstr(all, needle)) fail_msg("expected \"%s\" in:\n%s", needle, all);
+  const char *text = all ? all : "(nothing)";
+  if (!strstr(text, needle)) fail_msg("expected \"%s\" in:\n%s", needle, text);
 }
 
 static void test_valid_site_loads_with_defaults(void **s) {
