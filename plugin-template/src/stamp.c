@@ -4,7 +4,9 @@
  *
  * What it does: every message routed to a `stamp` instance gets one
  * CloudEvents extension attribute added (`header`, e.g. "stampedby") and
- * is emitted again, so a route can continue from the instance:
+ * is emitted again as a new event derived from it (new id, this instance
+ * as source, causationid = the original's id), so a route can continue
+ * from the instance:
  *
  *   routes:
  *     - { from: inbox, types: ["dray.order.*"], to: [stamp] }
@@ -253,11 +255,38 @@ static int stamp_text(struct stamp *sp, char *out, size_t out_size) {
   }
 }
 
-/* Makes the stamped copy of msg. On DRAY_OK *out is a new message the
- * caller owns (emit it, add it to a batch, or msg_free it). Otherwise the
- * error is set and *out is NULL. */
+/* Turns `copy` (a clone of `orig`) into a new event derived from orig:
+ * a fresh id and this instance as its source, since the runtime takes
+ * (source, id) as the event's identity and accepts an identity once: a
+ * re-emitted clone would be dropped as a duplicate. The derivation stays
+ * traceable: causationid is the original's id, correlationid (the
+ * business thread) is kept or started from it. Everything else, including
+ * partitionkey (ordering) and idempotencykey (the business effect), is
+ * kept. 0 or -1. */
+static int derive_event(struct stamp *sp, const dray_msg *orig,
+                        dray_msg *copy) {
+  const struct dray_host *h = sp->host;
+  /* msg_new is how a plugin gets a new id and its own source URI. */
+  dray_msg *fresh = h->msg_new(sp->inst, h->msg_type(orig), "null", 4);
+  if (!fresh) return -1;
+  const char *orig_id = h->msg_header(orig, "id");
+  int rc = h->msg_set_header(copy, "id", h->msg_header(fresh, "id"));
+  if (rc == 0)
+    rc = h->msg_set_header(copy, "source", h->msg_header(fresh, "source"));
+  if (rc == 0 && orig_id) rc = h->msg_set_header(copy, "causationid", orig_id);
+  if (rc == 0 && orig_id && !h->msg_header(orig, "correlationid"))
+    rc = h->msg_set_header(copy, "correlationid", orig_id);
+  h->msg_free(&fresh);
+  return rc;
+}
+
+/* Makes the stamped copy of msg: a new event derived from it (see
+ * derive_event) when `derive` is set, else the same event (encode renders
+ * the message it was given). On DRAY_OK *out is a new message the caller
+ * owns (emit it, add it to a batch, or msg_free it). Otherwise the error is
+ * set and *out is NULL. */
 static dray_status stamp_copy(struct stamp *sp, const dray_msg *msg,
-                              dray_msg **out) {
+                              int derive, dray_msg **out) {
   const struct dray_host *h = sp->host;
   char text[STAMP_VALUE_MAX + 64];
   size_t body_len = 0;
@@ -273,8 +302,12 @@ static dray_status stamp_copy(struct stamp *sp, const dray_msg *msg,
   }
   if (stamp_text(sp, text, sizeof text) != 0) return DRAY_RETRY;
   const char *failed_attr = NULL;
-  dray_msg *copy = h->msg_clone(msg); /* same event: same id */
+  dray_msg *copy = h->msg_clone(msg);
   if (!copy) goto out_of_memory;
+  if (derive && derive_event(sp, msg, copy) != 0) {
+    h->msg_free(&copy);
+    goto out_of_memory;
+  }
   if (h->msg_set_header(copy, sp->header, text) != 0) {
     failed_attr = sp->header;
     goto out_free_copy;
@@ -390,7 +423,7 @@ static dray_status stamp_process(void *state, const dray_msg *msg) {
   struct stamp *sp = state;
   const struct dray_host *h = sp->host;
   dray_msg *copy;
-  dray_status st = stamp_copy(sp, msg, &copy);
+  dray_status st = stamp_copy(sp, msg, 1, &copy);
   if (st != DRAY_OK) return st;
   st = h->emit(sp->inst, &copy);
   switch (st) {
@@ -452,7 +485,7 @@ static dray_status stamp_decode(void *state, const void *input, size_t len,
       }
     }
     dray_msg *stamped;
-    dray_status st = stamp_copy(sp, msg, &stamped);
+    dray_status st = stamp_copy(sp, msg, 1, &stamped);
     h->msg_free(&msg);
     if (st != DRAY_OK) return st;
     if (h->batch_add(out, &stamped) != 0) {
@@ -470,7 +503,7 @@ static dray_status stamp_encode(void *state, const dray_msg *msg,
   struct stamp *sp = state;
   const struct dray_host *h = sp->host;
   dray_msg *stamped;
-  dray_status st = stamp_copy(sp, msg, &stamped);
+  dray_status st = stamp_copy(sp, msg, 0, &stamped);
   if (st != DRAY_OK) return st;
   int rc = h->msg_serialize(stamped, out);
   if (rc == 0) rc = h->buf_append(out, "\n", 1);

@@ -100,9 +100,7 @@ static void test_routed_message_is_emitted_again_with_the_header(void **ts) {
   assert_int_equal(dray_mock_host_emitted_count(f->mh), 1);
   const dray_msg *out = dray_mock_host_emitted(f->mh, 0);
   assert_string_equal(f->host->msg_header(out, "stampedby"), "dock7");
-  /* Same event: id, type and body are kept. */
-  assert_string_equal(f->host->msg_header(out, "id"),
-                      f->host->msg_header(in, "id"));
+  /* Type and body are kept. */
   assert_string_equal(f->host->msg_type(out), "dray.order.created.v1");
   size_t len;
   assert_non_null(strstr(f->host->msg_body(out, &len), "A-100"));
@@ -110,6 +108,43 @@ static void test_routed_message_is_emitted_again_with_the_header(void **ts) {
   assert_null(f->host->msg_header(in, "stampedby"));
   assert_int_equal(dray_mock_host_counter(f->mh, "stamped"), 1);
   f->host->msg_free(&in);
+}
+
+/* The runtime accepts an event identity (source, id) once: a re-emitted
+ * clone would be dropped as a duplicate of the message it came from. */
+static void test_emitted_message_is_a_new_event_caused_by_the_original(void **ts) {
+  struct fixture *f = *ts;
+  const struct dray_host *h = f->host;
+  set(f, "header", "stampedby");
+  create_started(f);
+  const char event[] =
+      "{\"specversion\":\"1.0\",\"id\":\"01J0000000000000000000ORIG\","
+      "\"source\":\"dray://site/inbox\",\"type\":\"dray.order.created.v1\","
+      "\"partitionkey\":\"SH-7\",\"idempotencykey\":\"erp/order/77/1\","
+      "\"subject\":\"order 77\",\"data\":{\"order_id\":\"77\"}}";
+  char err[256];
+  dray_msg *in = h->msg_parse(dray_mock_host_instance(f->mh), event,
+                              sizeof event - 1, err, sizeof err);
+  assert_non_null(in);
+  assert_int_equal(f->plugin->process(f->state, in), DRAY_OK);
+  const dray_msg *out = dray_mock_host_emitted(f->mh, 0);
+  assert_non_null(out);
+  /* New identity, emitted by this instance. */
+  assert_string_not_equal(h->msg_header(out, "id"), "01J0000000000000000000ORIG");
+  assert_int_equal(strlen(h->msg_header(out, "id")), 26);
+  assert_string_not_equal(h->msg_header(out, "source"), "dray://site/inbox");
+  /* Traceable to the original and in its business thread. */
+  assert_string_equal(h->msg_header(out, "causationid"), "01J0000000000000000000ORIG");
+  assert_string_equal(h->msg_header(out, "correlationid"), "01J0000000000000000000ORIG");
+  /* Ordering and the business effect are the original's. */
+  assert_string_equal(h->msg_header(out, "partitionkey"), "SH-7");
+  assert_string_equal(h->msg_header(out, "idempotencykey"), "erp/order/77/1");
+  assert_string_equal(h->msg_header(out, "subject"), "order 77");
+  /* Two stamped messages never share an id. */
+  assert_int_equal(f->plugin->process(f->state, in), DRAY_OK);
+  assert_string_not_equal(h->msg_header(dray_mock_host_emitted(f->mh, 1), "id"),
+                          h->msg_header(out, "id"));
+  h->msg_free(&in);
 }
 
 static void test_value_defaults_to_the_instance_name(void **ts) {
@@ -283,52 +318,108 @@ static void test_malformed_secret_is_refused_without_quoting_it(void **ts) {
   assert_null(strstr(dray_mock_host_log_text(f->mh), "s3cr3t"));
 }
 
-/* The tag is 16 hex digits, deterministic, and changes with the key and
- * with the body (so a receiver holding the key can check both). */
-static void tag_for(const struct dray_plugin *plugin, const char *key,
-                    const char *body, char out[17]) {
-  dray_mock_host *mh = dray_mock_host_new("signer");
-  const struct dray_host *h = dray_mock_host_table(mh);
-  void *state;
-  assert_int_equal(dray_mock_host_set_config(mh, "header", "stampedby"), 0);
-  assert_int_equal(dray_mock_host_set_config(mh, "signing_key", key), 0);
-  if (dray_mock_host_create(mh, plugin, &state) != 0) {
-    char why[512];
-    snprintf(why, sizeof why, "%s", dray_mock_host_last_error(mh));
-    dray_mock_host_destroy(&mh); /* fail_msg does not return */
-    fail_msg("create failed: %s", why);
+/* A receiver's check of the tag, written independently of the plugin's
+ * incremental SipHash: one-shot SipHash-2-4 over a contiguous buffer. */
+static uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+static uint64_t le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+static uint64_t reference_siphash24(const uint8_t key[16], const uint8_t *m,
+                                    size_t len) {
+  uint64_t k0 = le64(key), k1 = le64(key + 8);
+  uint64_t v[4] = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
+                   k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
+  uint8_t last[8] = {0};
+  size_t full = len / 8 * 8;
+  memcpy(last, m + full, len - full);
+  last[7] = (uint8_t)len;
+  for (size_t off = 0; off <= full; off += 8) {
+    uint64_t w = off < full ? le64(m + off) : le64(last);
+    v[3] ^= w;
+    for (int r = 0; r < 2; r++) {
+      v[0] += v[1]; v[1] = rotl(v[1], 13) ^ v[0]; v[0] = rotl(v[0], 32);
+      v[2] += v[3]; v[3] = rotl(v[3], 16) ^ v[2];
+      v[0] += v[3]; v[3] = rotl(v[3], 21) ^ v[0];
+      v[2] += v[1]; v[1] = rotl(v[1], 17) ^ v[2]; v[2] = rotl(v[2], 32);
+    }
+    v[0] ^= w;
   }
-  const char *event_fmt =
-      "{\"specversion\":\"1.0\",\"id\":\"01J0000000000000000000TEST\","
-      "\"source\":\"dray://t/in\",\"type\":\"dray.order.created.v1\","
-      "\"data\":%s}";
-  char event[512];
-  snprintf(event, sizeof event, event_fmt, body);
-  char err[256];
-  dray_msg *m = h->msg_parse(dray_mock_host_instance(mh), event, strlen(event),
-                             err, sizeof err);
-  assert_non_null(m);
-  assert_int_equal(plugin->process(state, m), DRAY_OK);
-  const char *tag = h->msg_header(dray_mock_host_emitted(mh, 0), "stampsig");
+  v[2] ^= 0xff;
+  for (int r = 0; r < 4; r++) {
+    v[0] += v[1]; v[1] = rotl(v[1], 13) ^ v[0]; v[0] = rotl(v[0], 32);
+    v[2] += v[3]; v[3] = rotl(v[3], 16) ^ v[2];
+    v[0] += v[3]; v[3] = rotl(v[3], 21) ^ v[0];
+    v[2] += v[1]; v[1] = rotl(v[1], 17) ^ v[2]; v[2] = rotl(v[2], 32);
+  }
+  return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static void hex_key(const char *hex, uint8_t key[16]) {
+  for (int i = 0; i < 16; i++) {
+    unsigned b;
+    assert_int_equal(sscanf(hex + 2 * i, "%2x", &b), 1);
+    key[i] = (uint8_t)b;
+  }
+}
+
+/* The verifier itself against the SipHash paper's test vectors
+ * (key 00..0f, message 00..len-1). */
+static void test_reference_siphash_matches_the_published_vectors(void **ts) {
+  (void)ts;
+  uint8_t key[16], msg[16];
+  hex_key(key_a, key);
+  for (int i = 0; i < 16; i++) msg[i] = (uint8_t)i;
+  assert_true(reference_siphash24(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+  assert_true(reference_siphash24(key, msg, 15) == 0xa129ca6149be45e5ULL);
+}
+
+/* Verifies one emitted message's tag as a receiver holding the key would:
+ * SipHash-2-4 over id NUL stamp NUL body. */
+static int tag_verifies(const struct dray_host *h, const dray_msg *m,
+                        const char *hex, const char *stamp_attr) {
+  uint8_t key[16], buf[1024];
+  hex_key(hex, key);
+  const char *id = h->msg_header(m, "id");
+  const char *stamp = h->msg_header(m, stamp_attr);
+  size_t body_len;
+  const char *body = h->msg_body(m, &body_len);
+  size_t n = 0, id_len = strlen(id) + 1, stamp_len = strlen(stamp) + 1;
+  assert_true(id_len + stamp_len + body_len <= sizeof buf);
+  memcpy(buf + n, id, id_len);
+  n += id_len;
+  memcpy(buf + n, stamp, stamp_len);
+  n += stamp_len;
+  memcpy(buf + n, body, body_len);
+  n += body_len;
+  char want[17];
+  snprintf(want, sizeof want, "%016llx",
+           (unsigned long long)reference_siphash24(key, buf, n));
+  return strcmp(want, h->msg_header(m, "stampsig")) == 0;
+}
+
+static void test_signature_verifies_with_the_key_and_not_without(void **ts) {
+  struct fixture *f = *ts;
+  set(f, "header", "stampedby");
+  set(f, "signing_key", key_a);
+  create_started(f);
+  assert_int_equal(process_body(f, "{\"order_id\":\"S-1\",\"qty\":3}"), DRAY_OK);
+  const dray_msg *m = dray_mock_host_emitted(f->mh, 0);
+  const char *tag = f->host->msg_header(m, "stampsig");
   assert_non_null(tag);
   assert_int_equal(strlen(tag), 16);
   assert_int_equal(strspn(tag, "0123456789abcdef"), 16);
-  snprintf(out, 17, "%s", tag);
-  h->msg_free(&m);
-  plugin->destroy(state);
-  dray_mock_host_destroy(&mh);
-}
-
-static void test_signature_depends_on_key_and_body(void **ts) {
-  struct fixture *f = *ts;
-  char a1[17], a2[17], b1[17], a_other_body[17];
-  tag_for(f->plugin, key_a, "{\"n\":1}", a1);
-  tag_for(f->plugin, key_a, "{\"n\":1}", a2);
-  tag_for(f->plugin, key_b, "{\"n\":1}", b1);
-  tag_for(f->plugin, key_a, "{\"n\":2}", a_other_body);
-  assert_string_equal(a1, a2);
-  assert_string_not_equal(a1, b1);
-  assert_string_not_equal(a1, a_other_body);
+  assert_true(tag_verifies(f->host, m, key_a, "stampedby"));
+  /* Another key, or a tampered body, does not verify. */
+  assert_false(tag_verifies(f->host, m, key_b, "stampedby"));
+  dray_msg *tampered = f->host->msg_clone(m);
+  const char more[] = "{\"order_id\":\"S-1\",\"qty\":30}";
+  assert_int_equal(f->host->msg_set_body(tampered, more, strlen(more)), 0);
+  assert_false(tag_verifies(f->host, tampered, key_a, "stampedby"));
+  f->host->msg_free(&tampered);
 }
 
 /* --- the codec (dray convert) ---------------------------------------------------- */
@@ -371,6 +462,8 @@ static void test_encode_writes_the_stamped_event_as_one_line(void **ts) {
   assert_ptr_equal(memchr(text, '\n', len), text + len - 1);
   assert_non_null(strstr(text, "\"stampedby\":\"conv\""));
   assert_non_null(strstr(text, "E-1"));
+  /* encode renders the message it was given: same event, same id. */
+  assert_non_null(strstr(text, f->host->msg_header(m, "id")));
   dray_mock_buf_destroy(&buf);
   f->host->msg_free(&m);
 }
@@ -404,6 +497,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
       T(test_routed_message_is_emitted_again_with_the_header),
+      T(test_emitted_message_is_a_new_event_caused_by_the_original),
       T(test_value_defaults_to_the_instance_name),
       T(test_sequence_mode_numbers_each_message),
       T(test_time_mode_stamps_an_rfc3339_utc_time),
@@ -419,7 +513,8 @@ int main(void) {
       T(test_value_longer_than_256_characters_is_refused),
       T(test_secret_never_appears_in_logs_or_errors),
       T(test_malformed_secret_is_refused_without_quoting_it),
-      T(test_signature_depends_on_key_and_body),
+      T(test_reference_siphash_matches_the_published_vectors),
+      T(test_signature_verifies_with_the_key_and_not_without),
       T(test_decode_stamps_each_line_and_names_the_bad_one),
       T(test_encode_writes_the_stamped_event_as_one_line),
       T(test_built_module_exports_only_the_entry),

@@ -193,6 +193,8 @@ grep -q "\"stampedby\":\"$stamp_value\"" "$out" ||
   { cat "$out" >&2; fail "the stamp attribute is not in the output event"; }
 grep -E -q '"stampsig":"[0-9a-f]{16}"' "$out" ||
   { cat "$out" >&2; fail "the signature attribute is not in the output event"; }
+grep -q '"causationid":"' "$out" ||
+  { cat "$out" >&2; fail "the output event does not name the event it was derived from"; }
 grep -q "\"order_id\":\"TPL-$$\"" "$out" ||
   { cat "$out" >&2; fail "the order body did not come through"; }
 
