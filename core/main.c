@@ -5,6 +5,7 @@
 #include <dray/abi.h>
 
 #include "commands.h"
+#include "fault.h"
 
 #ifndef DRAY_VERSION
 #define DRAY_VERSION "0.0.0"
@@ -46,8 +47,8 @@ int main(int argc, char **argv) {
       puts("usage: dray version\n\nPrints dray's version and the plugin ABI version it hosts.");
       return 0;
     }
-    printf("dray %s (plugin ABI %d.%d)\n", DRAY_VERSION, DRAY_ABI_MAJOR,
-           DRAY_ABI_MINOR);
+    printf("dray %s (plugin ABI %d.%d)%s\n", DRAY_VERSION, DRAY_ABI_MAJOR, DRAY_ABI_MINOR,
+           DRAY_FAULT_POINTS_ENABLED ? " with fault points" : "");
     return 0;
   }
   fprintf(stderr, "dray: unknown command \"%s\"\n\n%s", cmd, usage);

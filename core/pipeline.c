@@ -14,6 +14,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "fault.h"
 #include "instance.h"
 #include "ledger.h"
 #include "log.h"
@@ -410,12 +411,16 @@ static enum verdict attempt_once(struct dray__pipeline *pl, const dray_msg *msg,
       return AGAIN;
     }
   }
+  if (financial) DRAY_FAULT_POINT("ledger.after_attempting");
   int serialize = !(dest->desc->flags & DRAY_PLUGIN_CONCURRENT);
   if (serialize) pthread_mutex_lock(&dest->process_lock);
   dray__callback_begin();
   dray_status st = dest->desc->process(dest->state, msg);
   if (serialize) pthread_mutex_unlock(&dest->process_lock);
-  if (financial) effect_after(pl, msg, st);
+  if (financial) {
+    DRAY_FAULT_POINT("ledger.after_effect");
+    effect_after(pl, msg, st);
+  }
   return handle_result(pl, msg, st, a, delay_ms);
 }
 

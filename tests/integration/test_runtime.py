@@ -98,7 +98,7 @@ class Delivery(unittest.TestCase):
 site: it
 data_dir: data
 instances:
-  gen: { plugin: testkit, config: { count: 3000, partitions: 7, stats_file: gen.stats } }
+  gen: { plugin: testkit, config: { count: 3000, partitions: 7, batch: 16, stats_file: gen.stats } }
   sink: { plugin: testkit, workers: 3, queue_capacity: 4,
           config: { log_file: sink.log } }
 routes:
@@ -460,7 +460,7 @@ routes:
     def test_plugins_lists_and_describes_without_secrets(self):
         r = dray("plugins")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.1\s+source,destination,codec\s+/")
+        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.2\s+source,destination,codec\s+/")
         r = dray("plugins", "--describe", "testkit")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"token\s+string\s+secret")
@@ -503,7 +503,7 @@ routes:
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("usage: dray " + cmd, r.stdout)
         r = dray("version")
-        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.1\)")
+        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.2\)")
 
 
 if __name__ == "__main__":
