@@ -36,7 +36,10 @@ trap cleanup EXIT
 
 # --- 1. stage-install this build -------------------------------------------
 stage=$tmp/stage
-"$meson" install -C "$build" --destdir "$stage" --no-rebuild --quiet \
+# Without --no-rebuild: `meson test` builds only what tests depend on, so
+# let install bring every installed target up to date (a no-op after a full
+# build) rather than stage a stale or missing file.
+"$meson" install -C "$build" --destdir "$stage" --quiet \
   >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; fail "meson install"; }
 
 pc=$(find "$stage" -name dray-sdk.pc -print -quit)
