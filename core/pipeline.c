@@ -14,6 +14,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "fault.h"
 #include "instance.h"
 #include "ledger.h"
 #include "log.h"
@@ -49,17 +50,19 @@ struct dray__pipeline {
 
 void dray__delivery_done(struct dray__delivery *d) {
   if (atomic_fetch_sub(&d->remaining, 1) != 1) return;
-  if (d->finished) d->finished(d, d->ctx);
+  if (d->finished && !atomic_load(&d->abandoned)) d->finished(d, d->ctx);
   dray__msg_free(&d->msg);
   free(d);
 }
 
 /* A destination that stopped before finishing: the delivery is freed with
  * the others, but its journal record must stay (replayed next start). */
-static void delivery_leave(struct dray__delivery *d) {
-  d->finished = NULL;
+void dray__delivery_done_abandoned(struct dray__delivery *d) {
+  atomic_store(&d->abandoned, 1);
   dray__delivery_done(d);
 }
+
+static void delivery_leave(struct dray__delivery *d) { dray__delivery_done_abandoned(d); }
 
 /* --- lanes ------------------------------------------------------------------ */
 
@@ -410,12 +413,16 @@ static enum verdict attempt_once(struct dray__pipeline *pl, const dray_msg *msg,
       return AGAIN;
     }
   }
+  if (financial) DRAY_FAULT_POINT("ledger.after_attempting");
   int serialize = !(dest->desc->flags & DRAY_PLUGIN_CONCURRENT);
   if (serialize) pthread_mutex_lock(&dest->process_lock);
   dray__callback_begin();
   dray_status st = dest->desc->process(dest->state, msg);
   if (serialize) pthread_mutex_unlock(&dest->process_lock);
-  if (financial) effect_after(pl, msg, st);
+  if (financial) {
+    DRAY_FAULT_POINT("ledger.after_effect");
+    effect_after(pl, msg, st);
+  }
   return handle_result(pl, msg, st, a, delay_ms);
 }
 

@@ -6,7 +6,9 @@
  * lanes' ZeroMQ sockets. */
 #include "runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <pthread.h>
@@ -22,9 +24,12 @@
 
 #include "dedupe.h"
 #include "dlq.h"
+#include "dlq_ops.h"
 #include "journal.h"
 #include "router.h"
 #include "spool.h"
+#include "fault.h"
+#include "fault_io.h"
 #include "fsutil.h"
 #include "http_listener.h"
 #include "instance.h"
@@ -53,6 +58,9 @@ struct dray__runtime {
   pthread_mutex_t dlq_lock;
   int lock_fd;          /* flock on DATA_DIR/dray.lock: one runtime per data_dir */
   atomic_int journal_failed; /* an fsync failed: stop acking, exit non-zero */
+  atomic_int replaying;      /* the journal is being fed to the lanes */
+  pthread_t replay_thread;
+  int replay_thread_running;
   atomic_int stopping;
 };
 
@@ -105,6 +113,7 @@ static long find_instance(struct dray__runtime *rt, const char *name) {
  * its journal record is released. */
 static void delivery_finished(struct dray__delivery *d, void *ctx) {
   struct dray__runtime *rt = ctx;
+  DRAY_FAULT_POINT("runtime.before_release");
   if (d->seq && dray__spool_release(rt->journal, d->seq) != 0)
     dray__error("journal release of record %llu failed", (unsigned long long)d->seq);
 }
@@ -119,6 +128,7 @@ static int store_dead_letter(void *ctx, struct dray_instance *dest, const dray_m
                ? dray__spool_append(rt->dlq, rec.data, (uint32_t)rec.len, &seq)
                : -ENOMEM;
   dray__buf_release(&rec);
+  DRAY_FAULT_POINT("runtime.after_dead_letter");
   if (rc != 0) {
     dray__log(DRAY_LOG_ERROR, dest->name,
               "cannot store dead letter for message %s (%s); it stays in the journal, "
@@ -131,12 +141,37 @@ static int store_dead_letter(void *ctx, struct dray_instance *dest, const dray_m
 
 /* --- accepting messages ------------------------------------------------------ */
 
-dray_status dray__runtime_accept(struct dray__runtime *rt,
-                                 struct dray_instance *from,
-                                 dray_msg **msg_p) {
-  dray_msg *msg = *msg_p;
-  char why[512];
+/* One message between the checks and its hand-over to the lanes. */
+struct prepared {
+  dray_msg *msg;
+  size_t dests[64];
+  unsigned lanes[64];
+  size_t count; /* 0: finished already (duplicate or unrouted) */
+  int durable;
+  uint64_t seq;
+};
+
+static void unreserve(struct dray__runtime *rt, struct prepared *p) {
+  for (size_t k = 0; k < p->count; k++)
+    dray__pipeline_unreserve(rt->instances[p->dests[k]]->pipeline, p->lanes[k]);
+}
+
+static int64_t mono_now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Checks, de-duplicates, keys, routes and admits one message (route_lock
+ * held for reading). DRAY_OK with p->count destinations reserved (0 when
+ * there is nothing to deliver); anything else refuses the message with
+ * the error set. */
+static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from, dray_msg *msg,
+                           struct prepared *p) {
   const struct dray_host *host = dray__host_table();
+  char why[512];
+  memset(p, 0, sizeof *p);
+  p->msg = msg;
   if (dray__msg_check_envelope(msg, why, sizeof why) != 0) {
     host->set_error(from, "emit: invalid envelope: %s", why);
     dray__metric_add(from->name, "emit_rejected", 1);
@@ -144,15 +179,11 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
   }
   /* The same CloudEvent again (source + id) within the window: accepted
    * once. */
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
   if (dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
-                            dray__msg_header(msg, "id"), now_ms)) {
+                            dray__msg_header(msg, "id"), mono_now_ms())) {
     dray__metric_add(from->name, "duplicates", 1);
     dray__log(DRAY_LOG_DEBUG, from->name, "duplicate event %s from %s accepted once",
               dray__msg_header(msg, "id"), dray__msg_header(msg, "source"));
-    dray__msg_free(msg_p);
     return DRAY_OK;
   }
   /* The idempotency key follows the message through every retry, restart
@@ -165,90 +196,137 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
     dray__msg_set_header(msg, "idempotencykey", key);
   }
   const char *type = dray__msg_header(msg, "type");
-  size_t dests[64];
-  unsigned lanes[64];
-  int durable = 0;
-
-  pthread_rwlock_rdlock(&rt->route_lock);
-  size_t count = dray__route_match(rt->routes, from->index, type, dests, 64, &durable);
-  if (count == 0) {
-    pthread_rwlock_unlock(&rt->route_lock);
+  p->count = dray__route_match(rt->routes, from->index, type, p->dests, 64, &p->durable);
+  if (p->count == 0) {
     dray__metric_add(from->name, "unrouted", 1);
-    dray__log(DRAY_LOG_WARN, from->name,
-              "message %s of type %s matches no route; not forwarded",
+    dray__log(DRAY_LOG_WARN, from->name, "message %s of type %s matches no route; not forwarded",
               dray__msg_header(msg, "id"), type);
-    dray__msg_free(msg_p);
     return DRAY_OK;
   }
   /* Admission to every destination, or to none. */
-  for (size_t k = 0; k < count; k++) {
-    struct dray__pipeline *pl = rt->instances[dests[k]]->pipeline;
-    lanes[k] = dray__pipeline_lane_for(pl, msg);
-    if (dray__pipeline_reserve(pl, lanes[k]) != 0) {
-      for (size_t j = 0; j < k; j++)
-        dray__pipeline_unreserve(rt->instances[dests[j]]->pipeline, lanes[j]);
-      pthread_rwlock_unlock(&rt->route_lock);
-      host->set_error(from, "destination %s is full (backpressure)",
-                      rt->instances[dests[k]]->name);
+  for (size_t k = 0; k < p->count; k++) {
+    struct dray__pipeline *pl = rt->instances[p->dests[k]]->pipeline;
+    p->lanes[k] = dray__pipeline_lane_for(pl, msg);
+    if (dray__pipeline_reserve(pl, p->lanes[k]) != 0) {
+      size_t full = p->dests[k];
+      p->count = k;
+      unreserve(rt, p);
+      p->count = 0;
+      host->set_error(from, "destination %s is full (backpressure)", rt->instances[full]->name);
       dray__metric_add(from->name, "backpressure", 1);
       return DRAY_RETRY;
     }
   }
-  uint64_t seq = 0;
-  if (durable) {
-    /* Durable before the source hears OK: appended and fdatasync'ed. */
-    dray_buf rec;
-    dray__buf_init(&rec);
-    int rc = dray__journal_encode(&rec, from->name, NULL, 0, msg) == 0
-                 ? dray__spool_append(rt->journal, rec.data, (uint32_t)rec.len, &seq)
-                 : -ENOMEM;
-    dray__buf_release(&rec);
-    if (rc != 0) {
-      for (size_t k = 0; k < count; k++)
-        dray__pipeline_unreserve(rt->instances[dests[k]]->pipeline, lanes[k]);
-      pthread_rwlock_unlock(&rt->route_lock);
-      if (rc == -EAGAIN || rc == -ENOMEM) {
-        host->set_error(from, "journal full (journal.max_disk_bytes): backpressure");
-        dray__metric_add(from->name, "backpressure", 1);
-        return DRAY_RETRY;
-      }
-      if (rc == -EMSGSIZE) {
-        host->set_error(from, "message %s is larger than the journal's record limit",
-                        dray__msg_header(msg, "id"));
-        return DRAY_REJECT;
-      }
-      if (!atomic_exchange(&rt->journal_failed, 1)) {
-        dray__log(DRAY_LOG_ERROR, NULL,
-                  "journal write failed (%s): no more messages are acknowledged; stopping",
-                  strerror(-rc));
-        kill(getpid(), SIGTERM);
-      }
-      host->set_error(from, "journal failed: %s", strerror(-rc));
-      return DRAY_RETRY;
-    }
-  }
-  struct dray__delivery *d = calloc(1, sizeof *d);
-  if (!d) { /* the record is durable: it is delivered after a restart */
-    pthread_rwlock_unlock(&rt->route_lock);
-    dray__error("out of memory: message %s waits in the journal", dray__msg_header(msg, "id"));
-    for (size_t k = 0; k < count; k++)
-      dray__pipeline_unreserve(rt->instances[dests[k]]->pipeline, lanes[k]);
-    dray__msg_free(msg_p);
-    return seq ? DRAY_OK : DRAY_RETRY;
-  }
-  d->msg = dray__msg_ref(msg);
-  d->seq = seq;
-  d->finished = delivery_finished;
-  d->ctx = rt;
-  atomic_init(&d->remaining, (int)count);
-  for (size_t k = 0; k < count; k++)
-    dray__pipeline_push(rt->instances[dests[k]]->pipeline, lanes[k], d);
-  pthread_rwlock_unlock(&rt->route_lock);
-  dray__dedupe_add(rt->dedupe, dray__msg_header(msg, "source"),
-                   dray__msg_header(msg, "id"), now_ms);
-  dray__metric_add(from->name, "emitted", 1);
-  dray__msg_free(msg_p); /* the emitter's reference */
   return DRAY_OK;
+}
+
+/* Makes the journal records of the prepared messages durable in one group
+ * commit. On failure every reservation is returned and the status says
+ * what the sources hear. */
+static dray_status journal_append(struct dray__runtime *rt, struct dray_instance *from,
+                                  struct prepared *ps, size_t n) {
+  const struct dray_host *host = dray__host_table();
+  struct dray__spool_rec *recs = calloc(n, sizeof *recs);
+  dray_buf *bufs = calloc(n, sizeof *bufs);
+  uint64_t *seqs = calloc(n, sizeof *seqs);
+  size_t *which = calloc(n, sizeof *which);
+  size_t m = 0;
+  int rc = recs && bufs && seqs && which ? 0 : -ENOMEM;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (!ps[i].count || !ps[i].durable) continue;
+    dray__buf_init(&bufs[m]);
+    if (dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0) rc = -ENOMEM;
+    recs[m] = (struct dray__spool_rec){bufs[m].data, (uint32_t)bufs[m].len};
+    which[m++] = i;
+  }
+  if (rc == 0 && m) rc = dray__spool_append_many(rt->journal, recs, m, seqs);
+  for (size_t k = 0; k < m; k++) {
+    if (rc == 0) ps[which[k]].seq = seqs[k];
+    if (bufs) dray__buf_release(&bufs[k]);
+  }
+  free(recs);
+  free(bufs);
+  free(seqs);
+  free(which);
+  if (rc == 0) return DRAY_OK;
+  for (size_t i = 0; i < n; i++) unreserve(rt, &ps[i]);
+  if (rc == -EAGAIN || rc == -ENOMEM) {
+    host->set_error(from, "journal full (journal.max_disk_bytes): backpressure");
+    dray__metric_add(from->name, "backpressure_journal_full", 1);
+    return DRAY_RETRY;
+  }
+  if (rc == -EMSGSIZE) {
+    host->set_error(from, "a message is larger than the journal's record limit");
+    return DRAY_REJECT;
+  }
+  if (!atomic_exchange(&rt->journal_failed, 1)) {
+    dray__log(DRAY_LOG_ERROR, NULL,
+              "journal write failed (%s): no more messages are acknowledged; stopping",
+              strerror(-rc));
+    kill(getpid(), SIGTERM);
+  }
+  host->set_error(from, "journal failed: %s", strerror(-rc));
+  return DRAY_RETRY;
+}
+
+/* Hands a prepared (and, if durable, journaled) message to its lanes. */
+static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p) {
+  if (p->count) {
+    DRAY_FAULT_POINT("runtime.after_journal_append");
+    struct dray__delivery *d = calloc(1, sizeof *d);
+    if (!d) { /* a durable record is delivered after a restart */
+      dray__error("out of memory: message %s %s", dray__msg_header(p->msg, "id"),
+                  p->seq ? "waits in the journal" : "lost");
+      unreserve(rt, p);
+      return;
+    }
+    d->msg = dray__msg_ref(p->msg);
+    d->seq = p->seq;
+    d->finished = delivery_finished;
+    d->ctx = rt;
+    atomic_init(&d->remaining, (int)p->count);
+    for (size_t k = 0; k < p->count; k++)
+      dray__pipeline_push(rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
+    dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
+                     dray__msg_header(p->msg, "id"), mono_now_ms());
+  }
+  dray__metric_add(from->name, "emitted", 1);
+}
+
+dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
+                                       dray_msg **msgs, size_t count, size_t *accepted) {
+  struct prepared *ps = calloc(count ? count : 1, sizeof *ps);
+  dray_status st = DRAY_OK;
+  size_t n = 0;
+  *accepted = 0;
+  if (!ps) return DRAY_RETRY;
+  if (atomic_load(&rt->replaying)) {
+    free(ps);
+    dray__host_table()->set_error(from, "replaying the journal after a restart: backpressure");
+    return DRAY_RETRY;
+  }
+  pthread_rwlock_rdlock(&rt->route_lock);
+  /* Everything up to the first refusal goes in, in order. */
+  while (n < count && (st = prepare(rt, from, msgs[n], &ps[n])) == DRAY_OK) n++;
+  dray_status jst = journal_append(rt, from, ps, n);
+  if (jst == DRAY_OK) {
+    for (size_t i = 0; i < n; i++) {
+      commit(rt, from, &ps[i]);
+      dray__msg_free(&msgs[i]); /* the emitter's reference */
+    }
+    *accepted = n;
+  } else {
+    st = jst;
+  }
+  pthread_rwlock_unlock(&rt->route_lock);
+  free(ps);
+  return st;
+}
+
+dray_status dray__runtime_accept(struct dray__runtime *rt, struct dray_instance *from,
+                                 dray_msg **msg_p) {
+  size_t accepted;
+  return dray__runtime_accept_batch(rt, from, msg_p, 1, &accepted);
 }
 
 /* --- polled sources ----------------------------------------------------------- */
@@ -298,7 +376,7 @@ static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
       .dir = dir, .name = "journal", .segment_bytes = s->journal_segment_bytes,
       .max_disk_bytes = s->journal_max_bytes, .group_max_records = s->journal_group_records,
       .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
-      .on_event = spool_event, .event_ctx = "journal"};
+      .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "journal"};
   rt->journal = dray__spool_open(&jo, err, err_size);
   if (!rt->journal) return -1;
   snprintf(dir, sizeof dir, "%s/dlq", s->data_dir);
@@ -352,7 +430,19 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
   for (size_t k = 0; k < count; k++) {
     struct dray__pipeline *pl = rt->instances[dests[k]]->pipeline;
     unsigned lane = dray__pipeline_lane_for(pl, rec->msg);
-    dray__pipeline_reserve_force(pl, lane);
+    /* Replays respect the lanes' capacity: a large journal is fed in,
+     * not loaded whole into memory. */
+    while (replayed && dray__pipeline_reserve(pl, lane) != 0) {
+      if (atomic_load(&rt->stopping)) {
+        /* stays in the journal; the destinations not reached yet never
+         * got it, the others finish their copy */
+        for (size_t j = k; j < count; j++) dray__delivery_done_abandoned(d);
+        return 0;
+      }
+      struct timespec ts = {0, 2000000};
+      nanosleep(&ts, NULL);
+    }
+    if (!replayed) dray__pipeline_reserve_force(pl, lane);
     dray__pipeline_push(pl, lane, d);
   }
   return 0;
@@ -367,6 +457,7 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   struct replay_ctx *r = ctx;
   struct dray__journal_record rec;
   char why[256];
+  if (atomic_load(&r->rt->stopping)) return 1;
   if (dray__journal_decode(data, len, &rec, why, sizeof why) != 0) {
     /* CRC-valid but not ours: never silently skipped */
     dray__error("journal record %llu cannot be read (%s); left in the journal",
@@ -379,17 +470,36 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   return 0;
 }
 
-static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+/* Feeds what the journal holds from before the start (not released before
+ * the last stop or crash) to the lanes, as fast as they take it. Sources
+ * see backpressure until it is done, so every partition stays in order
+ * across the restart. */
+static void *replay_main(void *arg) {
+  struct dray__runtime *rt = arg;
   struct replay_ctx r = {.rt = rt};
   struct dray__spool_stats st;
   dray__spool_stats(rt->journal, &st);
-  if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0) {
-    snprintf(err, err_size, "cannot replay the journal");
-    return -1;
+  uint64_t end = st.next_seq;
+  if (st.records) {
+    dray__info("journal: %llu records from before the start to deliver", (unsigned long long)st.records);
+    if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0)
+      dray__error("journal replay stopped early");
   }
+  (void)end;
   if (r.count || r.bad)
     dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
                r.count, r.bad ? " (some records unreadable: see above)" : "");
+  atomic_store(&rt->replaying, 0);
+  return NULL;
+}
+
+static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+  atomic_store(&rt->replaying, 1);
+  if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
+    snprintf(err, err_size, "cannot start the journal replay");
+    return -1;
+  }
+  rt->replay_thread_running = 1;
   return 0;
 }
 
@@ -506,6 +616,8 @@ static size_t runtime_close(struct dray__runtime *rt) {
     if (inst->poll_thread_running) pthread_join(inst->poll_thread, NULL);
     inst->poll_thread_running = 0;
   }
+  if (rt->replay_thread_running) pthread_join(rt->replay_thread, NULL);
+  rt->replay_thread_running = 0;
   if (rt->http) dray__http_destroy(&rt->http);
   /* Pure sources stop now; instances that also receive stop after the
    * drain, since process() is valid only before stop(). */
@@ -545,6 +657,53 @@ static size_t runtime_close(struct dray__runtime *rt) {
   if (rt->lock_fd > 0) close(rt->lock_fd);
   rt->lock_fd = -1;
   return lost;
+}
+
+/* --- operator requests (dray dlq while the site runs) ---------------------- */
+
+static int inject_replay(void *ctx, uint64_t seq, struct dray__journal_record *rec) {
+  return redeliver(ctx, seq, rec, 0);
+}
+
+/* Answers DATA_DIR/requests/ID.req: the output goes to ID.out as it is
+ * produced, the exit status to ID.status last. */
+static void serve_requests(struct dray__runtime *rt) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/requests", rt->site->data_dir);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    if (n < 5 || strcmp(e->d_name + n - 4, ".req") != 0) continue;
+    char req[4400], out_path[4400], status_path[4400], tmp[4500], err[512] = "";
+    snprintf(req, sizeof req, "%s/%s", dir, e->d_name);
+    snprintf(out_path, sizeof out_path, "%s/%.*s.out", dir, (int)(n - 4), e->d_name);
+    snprintf(status_path, sizeof status_path, "%s/%.*s.status", dir, (int)(n - 4), e->d_name);
+    struct json_object *o = json_object_from_file(req);
+    unlink(req);
+    struct dray__dlq_op op;
+    long done = -1;
+    FILE *out = fopen(out_path, "w");
+    if (!o || dray__dlq_op_from_json(o, &op) != 0) {
+      snprintf(err, sizeof err, "malformed request %s", e->d_name);
+    } else if (out) {
+      setvbuf(out, NULL, _IOLBF, 0);
+      done = dray__dlq_run(rt->dlq, rt->journal, &op, inject_replay, rt, out, out, err,
+                           sizeof err);
+      dray__info("dlq %s request: %ld dead letters", json_object_get_string(
+                     json_object_object_get(o, "action")), done);
+    }
+    if (out) fclose(out);
+    json_object_put(o);
+    struct json_object *st = json_object_new_object();
+    json_object_object_add(st, "code", json_object_new_int(done < 0 ? 1 : 0));
+    json_object_object_add(st, "error", json_object_new_string(err));
+    snprintf(tmp, sizeof tmp, "%s.tmp", status_path);
+    if (json_object_to_file(tmp, st) == 0) rename(tmp, status_path);
+    json_object_put(st);
+  }
+  closedir(d);
 }
 
 /* --- reload ---------------------------------------------------------------------- */
@@ -627,10 +786,13 @@ int dray__run(const char *config_path) {
   if (rt.http)
     dray__info("http listener on port %u", (unsigned)dray__http_port(rt.http));
   char status_path[4096];
+  unsigned ticks = 0;
   snprintf(status_path, sizeof status_path, "%s/status.json", rt.site->data_dir);
+  dray__status_write(&rt, status_path);
   for (;;) {
-    struct timespec tick = {1, 0};
-    dray__status_write(&rt, status_path);
+    struct timespec tick = {0, 200000000};
+    if (++ticks % 5 == 0) dray__status_write(&rt, status_path);
+    serve_requests(&rt);
     int sig = sigtimedwait(&sigs, NULL, &tick);
     if (sig == SIGHUP) {
       runtime_reload(&rt, config_path);

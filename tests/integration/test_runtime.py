@@ -98,7 +98,7 @@ class Delivery(unittest.TestCase):
 site: it
 data_dir: data
 instances:
-  gen: { plugin: testkit, config: { count: 3000, partitions: 7, stats_file: gen.stats } }
+  gen: { plugin: testkit, config: { count: 3000, partitions: 7, batch: 16, stats_file: gen.stats } }
   sink: { plugin: testkit, workers: 3, queue_capacity: 4,
           config: { log_file: sink.log } }
 routes:
@@ -218,9 +218,17 @@ routes:
   - { from: gen, to: slow, delivery: CLASS }
 """
 
+    def emitted(self, site, name):
+        r = dray("status", "-c", site.path, "--json")
+        if r.returncode != 0:
+            return 0
+        inst = [i for i in json.loads(r.stdout)["instances"] if i["name"] == name]
+        return inst[0]["metrics"].get("emitted", 0) if inst else 0
+
     def test_sigterm_drains_within_the_deadline_and_the_journal_keeps_the_rest(self):
         site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "durable")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        wait_for(lambda: self.emitted(site, "gen") == 30, what="all 30 accepted")
         started = time.monotonic()
         self.assertEqual(site.stop(), 0)
         self.assertLess(time.monotonic() - started, 3 * SLOW, "stopped near the deadline")
@@ -240,6 +248,7 @@ routes:
     def test_memory_class_loses_what_is_in_flight_and_says_so(self):
         site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "memory")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        wait_for(lambda: self.emitted(site, "gen") == 30, what="all 30 accepted")
         self.assertEqual(site.stop(), 1)
         lost = site.text().count("(memory delivery class)")
         self.assertEqual(lost + len(site.lines("slow.log")), 30)
@@ -304,6 +313,79 @@ routes:
         self.assertEqual(site.stop(), 0)
         self.assertEqual(sorted(self.effects(site)), ["INV-0", "INV-1", "INV-2"])
         self.assertIn("already committed (reference REF-", site.text())
+
+
+class DeadLetters(unittest.TestCase):
+    SITE = """
+site: it
+data_dir: data
+instances:
+  gen: { plugin: testkit, config: { count: 3, type: dray.order.created.v1, idempotency_prefix: "PO-" } }
+  picky: { plugin: testkit, config: { log_file: picky.log REJECT } }
+routes:
+  - { from: gen, to: picky }
+"""
+
+    def test_list_show_replay_purge_online_and_offline(self):
+        site = Site(self.SITE.replace("REJECT", ", reject_type: dray.order.created.v1")).start()
+        wait_for(lambda: site.text().count("dead letter:") == 3, what="3 dead letters")
+        # online: the running site answers
+        r = dray("dlq", "list", "-c", site.path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), 4)  # header + 3
+        self.assertIn("rejected", r.stdout)
+        rows = [json.loads(l) for l in dray("dlq", "list", "-c", site.path, "--json").stdout.splitlines()]
+        self.assertEqual(len(rows), 3)
+        ctx = rows[0]["context"]
+        self.assertEqual(ctx["instance"], "picky")
+        self.assertEqual(ctx["plugin"], "testkit")
+        self.assertEqual(ctx["plugin_version"], "1.0.0")
+        self.assertEqual(ctx["error_class"], "rejected")
+        self.assertEqual(ctx["attempts"], 1)
+        self.assertIn("is rejected here", ctx["error"])
+        self.assertRegex(ctx["idempotency_key"], r"^PO-\d$")
+        self.assertEqual(rows[0]["message"]["type"], "dray.order.created.v1")
+        first_id = rows[0]["context"]["id"]
+        show = dray("dlq", "show", "-c", site.path, "--id", first_id)
+        self.assertEqual(show.returncode, 0)
+        self.assertIn('"id": "%s"' % first_id, show.stdout)
+        self.assertEqual(dray("dlq", "purge", "-c", site.path).returncode, 2, "purge needs a filter")
+        purged = dray("dlq", "purge", "-c", site.path, "--id", first_id)
+        self.assertEqual(purged.returncode, 0, purged.stderr)
+        self.assertIn("purged", purged.stdout)
+        self.assertEqual(site.stop(), 0)
+        # offline: the command opens the spools itself
+        r = dray("dlq", "list", "-c", site.path, "--class", "rejected")
+        self.assertEqual(len(r.stdout.splitlines()), 3)  # header + 2
+        # fix the destination, replay with the same ids and keys, start again
+        site.write(self.SITE.replace("REJECT", "").replace("count: 3", "count: 0"))
+        r = dray("dlq", "replay", "-c", site.path, "--all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("replayed 2 of 2", r.stderr)
+        site.start()
+        wait_for(lambda: len(site.lines("picky.log")) == 2, what="2 replayed deliveries")
+        self.assertEqual(site.stop(), 0)
+        replayed_ids = {row[3] for row in site.lines("picky.log")}
+        self.assertEqual(replayed_ids, {row["context"]["id"] for row in rows[1:]})
+        self.assertEqual(len(dray("dlq", "list", "-c", site.path).stdout.splitlines()), 1)
+
+    def test_replaying_an_in_doubt_effect_never_doubles_it(self):
+        site = Site("""
+site: it
+data_dir: data
+instances:
+  gen: { plugin: testkit, config: { count: 1, idempotency_prefix: "INV-" } }
+  erp: { plugin: testkit_nolookup, effects: financial,
+         config: { effects_file: effects.log, in_doubt_first: 1 } }
+routes:
+  - { from: gen, to: erp }
+""").start()
+        wait_for(lambda: "dead letter:" in site.text(), what="the parked effect")
+        r = dray("dlq", "replay", "-c", site.path, "--class", "in_doubt")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: site.text().count("dead letter:") == 2, what="parked again")
+        self.assertEqual(site.stop(), 0)
+        self.assertEqual(site.lines("effects.log"), [["INV-0"]], "one effect, never two")
 
 
 class Http(unittest.TestCase):
@@ -387,7 +469,7 @@ routes:
     def test_plugins_lists_and_describes_without_secrets(self):
         r = dray("plugins")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.1\s+source,destination,codec\s+/")
+        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.2\s+source,destination,codec\s+/")
         r = dray("plugins", "--describe", "testkit")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"token\s+string\s+secret")
@@ -430,7 +512,7 @@ routes:
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("usage: dray " + cmd, r.stdout)
         r = dray("version")
-        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.1\)")
+        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.2\)")
 
 
 if __name__ == "__main__":
