@@ -208,6 +208,10 @@ typedef struct idoc_set {
 
 idoc_set *idoc_set_new(void);
 void idoc_set_destroy(idoc_set **self_p);
+/* Empties the set for the next document but keeps its memory (arrays and
+ * the largest arena chunk): a reader of many documents touches no fresh
+ * pages after the first. Everything read from the set before is gone. */
+void idoc_set_reset(idoc_set *set);
 /* Reserves room for segs segments, values values and `bytes` of strings
  * (decoders size it from the input). 0 or -1. */
 int idoc_set_reserve(idoc_set *set, size_t segs, size_t values,

@@ -64,12 +64,18 @@ int sap_file_init(struct sap_idoc *s) {
   return 0;
 }
 
-void sap_file_cleanup(struct sap_idoc *s) {
+/* Frees the messages of the current file not emitted yet. */
+static void drop_pending(struct sap_idoc *s) {
   for (size_t i = s->pending_next; i < s->npending; i++)
     s->host->msg_free(&s->pending[i]);
   free(s->pending);
   s->pending = NULL;
   s->npending = s->pending_next = 0;
+}
+
+void sap_file_cleanup(struct sap_idoc *s) {
+  drop_pending(s);
+  idoc_set_destroy(&s->poll_set);
 }
 
 static int read_all(const char *path, char **data, size_t *len) {
@@ -213,12 +219,16 @@ dray_status sap_file_poll(struct sap_idoc *s, int *worked) {
     return DRAY_OK;
   }
   char why[1024] = "";
-  dray_status st = sap_idoc_decode_doc(s, data, len, name, collect, s, why,
-                                       sizeof why);
+  if (!s->poll_set) s->poll_set = idoc_set_new(); /* NULL: a fresh set */
+  dray_status st = sap_idoc_decode_doc(s, s->poll_set, data, len, name,
+                                       collect, s, why, sizeof why);
   free(data);
+  /* keep the set's memory for the next file, unless a huge one grew it */
+  if (s->poll_set && s->poll_set->values_cap > (64u << 20) / sizeof(struct idoc_value))
+    idoc_set_destroy(&s->poll_set);
   if (st != DRAY_OK) {
     /* the whole file is refused: nothing of it is emitted */
-    sap_file_cleanup(s);
+    drop_pending(s);
     s->host->log(s->inst, DRAY_LOG_WARN, "%s moved to failed/: %s", name, why);
     move_to(s, s->failed, name, why[0] ? why : "rejected");
     s->current[0] = 0;

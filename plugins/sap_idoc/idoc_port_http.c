@@ -89,8 +89,10 @@ static dray_status inbound(void *state, dray_http_exchange *ex) {
   char err[1024] = "";
   char origin[128];
   snprintf(origin, sizeof origin, "http:%s", h->http_remote_addr(ex));
-  dray_status st = sap_idoc_decode_doc(s, body ? body : "", body ? len : 0,
-                                       origin, emit_now, &c, err, sizeof err);
+  /* handlers run concurrently: each request decodes into its own set */
+  dray_status st = sap_idoc_decode_doc(s, NULL, body ? body : "",
+                                       body ? len : 0, origin, emit_now, &c,
+                                       err, sizeof err);
   if (c.worst == DRAY_RETRY) {
     const char *m = "busy: retry later\n";
     h->http_add_header(ex, "Retry-After", "5");

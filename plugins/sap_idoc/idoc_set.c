@@ -102,6 +102,29 @@ int idoc_set_reserve(idoc_set *set, size_t segs, size_t values,
   return 0;
 }
 
+void idoc_set_reset(idoc_set *set) {
+  /* keep the largest arena chunk, emptied; free the others */
+  struct idoc_chunk *keep = NULL, *c = set->arena;
+  while (c) {
+    struct idoc_chunk *n = c->next;
+    if (!keep || c->size > keep->size) {
+      if (keep) free(keep);
+      keep = c;
+    } else {
+      free(c);
+    }
+    c = n;
+  }
+  if (keep) {
+    keep->used = 0;
+    keep->next = NULL;
+  }
+  set->arena = keep;
+  set->ndocs = set->nsegs = set->nvalues = 0;
+  set->root = NULL;
+  set->chunk_hint = 0;
+}
+
 const char *idoc_set_strdup(idoc_set *set, const char *s, size_t len) {
   struct idoc_chunk *c = set->arena;
   if (!c || c->size - c->used < len + 1) {

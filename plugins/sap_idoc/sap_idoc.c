@@ -136,13 +136,14 @@ static int skip_ws(const char *d, size_t len) {
   return i < len && d[i] == '<';
 }
 
-dray_status sap_idoc_decode_doc(struct sap_idoc *s, const char *data,
-                                size_t len, const char *origin,
-                                sap_msg_sink sink, void *ctx, char *errbuf,
-                                size_t errsize) {
+dray_status sap_idoc_decode_doc(struct sap_idoc *s, idoc_set *reuse,
+                                const char *data, size_t len,
+                                const char *origin, sap_msg_sink sink,
+                                void *ctx, char *errbuf, size_t errsize) {
   struct idoc_err err = {""};
-  idoc_set *set = idoc_set_new();
-  if (!set) return DRAY_RETRY;
+  idoc_set *set = reuse;
+  if (set) idoc_set_reset(set);
+  else if (!(set = idoc_set_new())) return DRAY_RETRY;
   dray_status st = DRAY_OK;
   int xml = skip_ws(data, len);
   int rc = xml ? idoc_xml_decode(s->reg, data, len, origin, set, &err)
@@ -158,7 +159,7 @@ dray_status sap_idoc_decode_doc(struct sap_idoc *s, const char *data,
     s->host->set_error(s->inst, "%s", err.msg);
     if (errbuf) snprintf(errbuf, errsize, "%s", err.msg);
     s->host->counter_add(s->inst, "idocs_rejected", 1);
-    idoc_set_destroy(&set);
+    if (!reuse) idoc_set_destroy(&set);
     return DRAY_REJECT;
   }
   struct decode_ctx c = {s, set, origin, sink, ctx, 0};
@@ -180,7 +181,7 @@ dray_status sap_idoc_decode_doc(struct sap_idoc *s, const char *data,
     s->host->set_error(s->inst, "%s", first);
     if (errbuf) snprintf(errbuf, errsize, "%s", first);
   }
-  idoc_set_destroy(&set);
+  if (!reuse) idoc_set_destroy(&set);
   return st;
 }
 
@@ -196,7 +197,7 @@ static dray_status sap_decode(void *state, const void *input, size_t len,
                               const char *origin, dray_batch *out) {
   struct sap_idoc *s = state;
   void *pair[2] = {(void *)s->host, out};
-  return sap_idoc_decode_doc(s, input, len, origin ? origin : "input",
+  return sap_idoc_decode_doc(s, NULL, input, len, origin ? origin : "input",
                              batch_sink, pair, NULL, 0);
 }
 

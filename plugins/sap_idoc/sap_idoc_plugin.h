@@ -33,6 +33,7 @@ struct sap_idoc {
   dray_msg **pending;
   size_t npending, pending_next;
   char current[NAME_MAX + 1];
+  idoc_set *poll_set; /* reused by the file port between files */
 
   /* toward SAP */
   char mandt[4];
@@ -55,12 +56,13 @@ struct sap_idoc {
  * it and maps every IDoc. Each canonical message goes to `sink` (which
  * takes ownership) as a dray_msg with its headers set. Returns DRAY_OK, or
  * DRAY_REJECT with the error set and copied to errbuf (messages already
- * handed over stay). */
+ * handed over stay). `reuse`: a set to empty and decode into (its memory
+ * is kept between documents), or NULL for a fresh one. */
 typedef int (*sap_msg_sink)(void *ctx, dray_msg **msg);
-dray_status sap_idoc_decode_doc(struct sap_idoc *s, const char *data,
-                                size_t len, const char *origin,
-                                sap_msg_sink sink, void *ctx, char *errbuf,
-                                size_t errsize);
+dray_status sap_idoc_decode_doc(struct sap_idoc *s, idoc_set *reuse,
+                                const char *data, size_t len,
+                                const char *origin, sap_msg_sink sink,
+                                void *ctx, char *errbuf, size_t errsize);
 /* Builds the native form (per `format`) of one canonical message into a
  * malloc'd buffer. DRAY_OK; DRAY_REJECT with the error set on bad input;
  * *skipped = 1 (and DRAY_OK) when the message is not relevant to the ERP.
