@@ -71,6 +71,27 @@ static void add_dt(const struct in *m, json_object *o, const char *key,
     idoc_jadd_str(o, key, buf);
 }
 
+/* A deadline segment's own zone (TZONE_BEG) when it is an offset Dray
+ * understands ("+01:00", "-0700", "UTC"); else the configured one. */
+static void add_dt_zoned(const struct in *m, json_object *o, const char *key,
+                         const char *d, const char *t, const char *zone) {
+  char tz[8] = "";
+  size_t n = zone ? strlen(zone) : 0;
+  if (n && (!strcmp(zone, "UTC") || !strcmp(zone, "Z") || !strcmp(zone, "GMT")))
+    snprintf(tz, sizeof tz, "Z");
+  else if (n == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':' &&
+           isdigit((unsigned char)zone[1]) && isdigit((unsigned char)zone[2]) &&
+           isdigit((unsigned char)zone[4]) && isdigit((unsigned char)zone[5]))
+    snprintf(tz, sizeof tz, "%s", zone);
+  else if (n == 5 && (zone[0] == '+' || zone[0] == '-') &&
+           is_digits_n(zone + 1, 4, 4))
+    snprintf(tz, sizeof tz, "%.3s:%.2s", zone, zone + 3);
+  char buf[40];
+  if (idoc_fmt_datetime(d, t, tz[0] ? tz : (m->opts ? m->opts->tz : NULL), buf,
+                        sizeof buf) == 0)
+    idoc_jadd_str(o, key, buf);
+}
+
 static void add_num(json_object *o, const char *key, const char *s) {
   json_object *n = idoc_json_decimal(s);
   if (n) json_object_object_add(o, key, n);
@@ -524,10 +545,11 @@ static int map_delvry(struct in *m, idoc_emit_fn emit, void *ctx) {
     int actual = S(m, t13, "ISDD")[0] != 0;
     const char *d = actual ? S(m, t13, "ISDD") : S(m, t13, "NTANF");
     const char *t = actual ? S(m, t13, "ISDZ") : S(m, t13, "NTANZ");
-    if (!strcmp(q, "006")) add_dt(m, o, "ship_date", d, t);
+    const char *z = S(m, t13, "TZONE_BEG");
+    if (!strcmp(q, "006")) add_dt_zoned(m, o, "ship_date", d, t, z);
     else if (!strcmp(q, "007")) {
-      if (actual) add_dt(m, o, "delivered_at", d, t);
-      else add_dt(m, o, "estimated_delivery", d, t);
+      if (actual) add_dt_zoned(m, o, "delivered_at", d, t, z);
+      else add_dt_zoned(m, o, "estimated_delivery", d, t, z);
     }
   }
   json_object *lines = json_object_new_array();
@@ -667,10 +689,11 @@ static int map_shpmnt(struct in *m, idoc_emit_fn emit, void *ctx) {
     int actual = S(m, t10, "ISDD")[0] != 0;
     const char *d = actual ? S(m, t10, "ISDD") : S(m, t10, "NTANF");
     const char *t = actual ? S(m, t10, "ISDZ") : S(m, t10, "NTANZ");
-    if (!strcmp(q, "006")) add_dt(m, o, "ship_date", d, t);
+    const char *z = S(m, t10, "TZONE_BEG");
+    if (!strcmp(q, "006")) add_dt_zoned(m, o, "ship_date", d, t, z);
     else if (!strcmp(q, "007")) {
-      if (actual) add_dt(m, o, "delivered_at", d, t);
-      else add_dt(m, o, "estimated_delivery", d, t);
+      if (actual) add_dt_zoned(m, o, "delivered_at", d, t, z);
+      else add_dt_zoned(m, o, "estimated_delivery", d, t, z);
     }
   }
   /* stops from stages: departure of the first stage, then each stage's

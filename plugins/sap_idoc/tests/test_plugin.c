@@ -410,6 +410,17 @@ static void test_milestones_become_shipment_status_only_when_sap_tracks_them(voi
   assert_non_null(strstr(xml, "<QUALF>007</QUALF>"));
   assert_non_null(strstr(xml, "<ISDD>20240517</ISDD><ISDZ>091200</ISDZ>"));
   assert_non_null(strstr(xml, "<TZONE_BEG>-07:00</TZONE_BEG>"));
+  /* round trip: the status IDoc read back is a shipment change carrying
+   * the same moment */
+  dray_batch *out = dray_mock_batch_new();
+  assert_int_equal(f.p->decode(f.state, xml, len, "status.xml", out), DRAY_OK);
+  const dray_msg *back = dray_mock_batch_get(out, 0);
+  assert_string_equal(f.h->msg_type(back), "dray.shipment.changed.v1");
+  json_object *b = body_of(&f, back);
+  assert_string_equal(js(b, "delivered_at"), "2024-05-17T09:12:00-07:00");
+  assert_string_equal(js(b, "purpose"), "change");
+  json_object_put(b);
+  dray_mock_batch_destroy(&out);
   f.h->msg_free(&m);
   const char *transit =
       "{\"id\":\"m2\",\"shipment_id\":\"sap:PRDCLNT100:shipment:0000012345\","
