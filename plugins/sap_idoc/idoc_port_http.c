@@ -203,7 +203,9 @@ dray_status sap_http_post(struct sap_idoc *s, const char *xml, size_t len) {
   if (s->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
   CURLcode cc = curl_easy_perform(c);
   long status = 0;
+  curl_off_t sent = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &sent);
   curl_slist_free_all(hdr);
   curl_easy_cleanup(c);
   /* never echo the URL's credentials: the URL holds none, only the client */
@@ -211,6 +213,9 @@ dray_status sap_http_post(struct sap_idoc *s, const char *xml, size_t len) {
     h->set_error(s->inst, "POST %s: %s", url, curl_easy_strerror(cc));
     h->set_retry_after(s->inst, 5000);
     h->counter_add(s->inst, "http_errors", 1);
+    /* the IDoc was sent and the answer lost: SAP may have created it. For
+     * financial instances the host must not resend blind (ABI 1.1). */
+    if (sent > 0 && DRAY_HOST_HAS(h, set_in_doubt)) h->set_in_doubt(s->inst);
     return DRAY_RETRY;
   }
   if (status >= 200 && status < 300) return DRAY_OK;

@@ -718,6 +718,7 @@ static void test_outbound_http_port_against_the_sap_simulator(void **st) {
   assert_int_equal(sim_start(&sim, tmp, "reject", "503"), 0);
   assert_int_equal(post_invoice(&sim, tmp, "pw", "5000", &f), DRAY_RETRY);
   assert_int_equal(dray_mock_host_last_retry_after(f.mh), 7000);
+  assert_int_equal(dray_mock_host_in_doubt(f.mh), 0); /* SAP answered no */
   fx_free(&f);
   sim_stop(&sim);
 
@@ -730,6 +731,8 @@ static void test_outbound_http_port_against_the_sap_simulator(void **st) {
   assert_int_equal(sim_start(&sim, tmp, "hang", "200"), 0);
   assert_int_equal(post_invoice(&sim, tmp, "pw", "300", &f), DRAY_RETRY);
   assert_true(dray_mock_host_last_retry_after(f.mh) > 0);
+  /* sent, no answer: SAP may have created the IDoc */
+  assert_int_equal(dray_mock_host_in_doubt(f.mh), 1);
   fx_free(&f);
   sim_stop(&sim);
   char cmd[300];
