@@ -1,0 +1,150 @@
+/* x12_ack.c - see x12_ack.h. */
+#include "x12_ack.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int group_kind(const struct x12_group_result *g, int kind) {
+  if (kind == X12_ACK_AUTO)
+    return strncmp(g->gs08, "005", 3) >= 0 ? X12_ACK_999 : X12_ACK_997;
+  return kind;
+}
+
+static void codes(struct x12_writer *w, const uint8_t *c, uint8_t n) {
+  for (uint8_t i = 0; i < n; i++) x12w_elf(w, "%u", c[i]);
+}
+
+static void set_ack(struct x12_writer *w, const struct x12_set_result *s,
+                    int k999) {
+  x12w_begin(w, "AK2");
+  x12w_el(w, s->st01);
+  x12w_el(w, s->st02);
+  if (k999 && s->st03[0]) x12w_el(w, s->st03);
+  x12w_end(w);
+  for (uint16_t i = 0; i < s->nerrors; i++) {
+    const struct x12_segment_error *e = &s->errors[i];
+    x12w_begin(w, k999 ? "IK3" : "AK3");
+    x12w_el(w, e->id);
+    x12w_elf(w, "%u", e->position);
+    x12w_el(w, NULL);
+    x12w_elf(w, "%u", e->code);
+    x12w_end(w);
+    for (uint16_t j = 0; j < e->nelements; j++) {
+      const struct x12_element_error *el = &e->elements[j];
+      x12w_begin(w, k999 ? "IK4" : "AK4");
+      if (k999 && el->component) {
+        char pos[16];
+        snprintf(pos, sizeof(pos), "%u", el->element);
+        x12w_comp(w, pos, 1);
+        snprintf(pos, sizeof(pos), "%u", el->component);
+        x12w_comp(w, pos, 0);
+      } else {
+        x12w_elf(w, "%u", el->element);
+      }
+      if (el->ref)
+        x12w_elf(w, "%u", el->ref);
+      else
+        x12w_el(w, NULL);
+      x12w_elf(w, "%u", el->code);
+      x12w_el(w, el->bad);
+      x12w_end(w);
+    }
+  }
+  x12w_begin(w, k999 ? "IK5" : "AK5");
+  x12w_eln(w, &s->status, 1);
+  codes(w, s->codes, s->ncodes);
+  x12w_end(w);
+}
+
+int x12_ack_build(const struct x12_interchange_result *ic,
+                  const struct x12_ack_options *o, struct x12_writer *w) {
+  int want_ta1 = o->ta1 && (strcmp(ic->isa14, "1") == 0 ||
+                            ic->ta1_status == 'R');
+  uint32_t nack = 0;
+  if (ic->ta1_status != 'R' && o->kind != X12_ACK_NONE)
+    for (uint32_t g = 0; g < ic->ngroups; g++)
+      if (strcmp(ic->groups[g].gs01, "FA") != 0) nack++;
+  if (!want_ta1 && nack == 0) return 0;
+
+  int any999 = 0;
+  for (uint32_t g = 0; g < ic->ngroups && nack; g++)
+    if (group_kind(&ic->groups[g], o->kind) == X12_ACK_999) any999 = 1;
+  struct x12_isa_fields f = {
+      .sender_qual = o->our_qual ? o->our_qual : ic->isa07,
+      .sender_id = o->our_id ? o->our_id : ic->isa08,
+      .receiver_qual = ic->isa05,
+      .receiver_id = ic->isa06,
+      .date6 = o->date8 + 2,
+      .time4 = o->time4,
+      .version = any999 ? "00501" : "00401",
+      .control_number = o->isa13,
+      .ack_requested = 0,
+      .usage = ic->isa15[0] == 'T' ? 'T' : 'P',
+  };
+  x12w_isa(w, &f);
+  if (want_ta1) {
+    x12w_begin(w, "TA1");
+    x12w_el(w, ic->isa13[0] ? ic->isa13 : "000000000");
+    x12w_el(w, ic->isa09[0] ? ic->isa09 : "000101");
+    x12w_el(w, ic->isa10[0] ? ic->isa10 : "0000");
+    char st = ic->ta1_status == 'R' ? 'R' : 'A';
+    x12w_eln(w, &st, 1);
+    x12w_el(w, ic->ta1_code);
+    x12w_end(w);
+  }
+  uint32_t groups_out = 0;
+  if (nack) {
+    groups_out = 1;
+    x12w_begin(w, "GS");
+    x12w_el(w, "FA");
+    x12w_el(w, f.sender_id);
+    x12w_el(w, ic->isa06);
+    x12w_el(w, o->date8);
+    x12w_el(w, o->time4);
+    x12w_elf(w, "%ld", o->gs06);
+    x12w_el(w, "X");
+    x12w_el(w, any999 ? "005010X231" : "004010");
+    x12w_end(w);
+    uint32_t st = 0;
+    for (uint32_t gi = 0; gi < ic->ngroups; gi++) {
+      const struct x12_group_result *g = &ic->groups[gi];
+      if (strcmp(g->gs01, "FA") == 0) continue;
+      int k999 = group_kind(g, o->kind) == X12_ACK_999;
+      char stn[10];
+      snprintf(stn, sizeof(stn), "%04u", ++st);
+      x12w_begin(w, "ST");
+      w->set_segments = 0;
+      x12w_el(w, k999 ? "999" : "997");
+      x12w_el(w, stn);
+      if (k999) x12w_el(w, "005010X231");
+      x12w_end(w);
+      x12w_begin(w, "AK1");
+      x12w_el(w, g->gs01);
+      x12w_el(w, g->gs06);
+      if (k999 && g->gs08[0]) x12w_el(w, g->gs08);
+      x12w_end(w);
+      for (uint32_t si = 0; si < g->nsets; si++)
+        set_ack(w, &g->sets[si], k999);
+      x12w_begin(w, "AK9");
+      x12w_eln(w, &g->status, 1);
+      x12w_elf(w, "%u", g->included ? g->included : g->nsets);
+      x12w_elf(w, "%u", g->received);
+      x12w_elf(w, "%u", g->accepted);
+      codes(w, g->codes, g->ncodes);
+      x12w_end(w);
+      x12w_begin(w, "SE");
+      x12w_elf(w, "%u", w->set_segments + 1);
+      x12w_el(w, stn);
+      x12w_end(w);
+    }
+    x12w_begin(w, "GE");
+    x12w_elf(w, "%u", st);
+    x12w_elf(w, "%ld", o->gs06);
+    x12w_end(w);
+  }
+  x12w_begin(w, "IEA");
+  x12w_elf(w, "%u", groups_out);
+  x12w_elf(w, "%09ld", o->isa13 % 1000000000L);
+  x12w_end(w);
+  return w->oom ? -1 : 1;
+}
