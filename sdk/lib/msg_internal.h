@@ -82,8 +82,17 @@ int dray__buf_printf(dray_buf *buf, const char *fmt, ...)
 /* Appends `s` as a JSON string literal (quotes and escapes). */
 int dray__buf_json_string(dray_buf *buf, const char *s);
 
+const char *dray__buf_data(const dray_buf *buf, size_t *len);
+
 void dray__batch_init(dray_batch *batch);
 void dray__batch_release(dray_batch *batch);
 int dray__batch_add(dray_batch *batch, dray_msg **msg_p);
+
+/* Fills the members of a host table that do not depend on the instance
+ * (allocator, message accessors, buffers, batches, clocks). Each host fills
+ * the rest: logging, config, msg_new/msg_parse, emit, errors, metrics,
+ * state, HTTP. */
+struct dray_host;
+void dray__host_fill_common(struct dray_host *host);
 
 #endif

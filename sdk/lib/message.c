@@ -1,0 +1,289 @@
+/* message.c - canonical messages: CloudEvents 1.0 attributes kept beside a
+ * JSON body, so the runtime routes on attributes without parsing bodies.
+ *
+ * Ownership: dray__msg_new/create/clone/parse return a message with one
+ * reference owned by the caller; dray__msg_ref adds one (fan-out); each
+ * reference is dropped with dray__msg_free. A message shared by several
+ * references must not be modified. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "msg_internal.h"
+
+int dray__attr_name_valid(const char *name) {
+  size_t n = 0;
+  if (!name) return 0;
+  for (; name[n]; n++) {
+    char c = name[n];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return 0;
+  }
+  return n >= 1 && n <= 20;
+}
+
+dray_msg *dray__msg_create(void) {
+  dray_msg *msg = calloc(1, sizeof *msg);
+  if (!msg) return NULL;
+  msg->body = strdup("null");
+  if (!msg->body) {
+    free(msg);
+    return NULL;
+  }
+  msg->body_len = 4;
+  atomic_init(&msg->refs, 1);
+  return msg;
+}
+
+dray_msg *dray__msg_ref(dray_msg *msg) {
+  atomic_fetch_add_explicit(&msg->refs, 1, memory_order_relaxed);
+  return msg;
+}
+
+void dray__msg_free(dray_msg **msg_p) {
+  if (!msg_p || !*msg_p) return;
+  dray_msg *msg = *msg_p;
+  *msg_p = NULL;
+  if (atomic_fetch_sub_explicit(&msg->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  for (size_t i = 0; i < msg->attr_count; i++) {
+    free(msg->attrs[i].name);
+    free(msg->attrs[i].value);
+  }
+  free(msg->attrs);
+  free(msg->body);
+  free(msg);
+}
+
+const char *dray__msg_header(const dray_msg *msg, const char *name) {
+  if (!msg || !name) return NULL;
+  for (size_t i = 0; i < msg->attr_count; i++)
+    if (strcmp(msg->attrs[i].name, name) == 0) return msg->attrs[i].value;
+  return NULL;
+}
+
+/* Sets without the name rules: used for specversion by the library. */
+static int set_attr(dray_msg *msg, const char *name, const char *value) {
+  for (size_t i = 0; i < msg->attr_count; i++) {
+    if (strcmp(msg->attrs[i].name, name) != 0) continue;
+    if (!value) {
+      free(msg->attrs[i].name);
+      free(msg->attrs[i].value);
+      msg->attrs[i] = msg->attrs[--msg->attr_count];
+      return 0;
+    }
+    char *copy = strdup(value);
+    if (!copy) return -1;
+    free(msg->attrs[i].value);
+    msg->attrs[i].value = copy;
+    return 0;
+  }
+  if (!value) return 0;
+  if (msg->attr_count == msg->attr_cap) {
+    size_t cap = msg->attr_cap ? msg->attr_cap * 2 : 8;
+    struct dray__attr *attrs = realloc(msg->attrs, cap * sizeof *attrs);
+    if (!attrs) return -1;
+    msg->attrs = attrs;
+    msg->attr_cap = cap;
+  }
+  char *n = strdup(name), *v = strdup(value);
+  if (!n || !v) {
+    free(n);
+    free(v);
+    return -1;
+  }
+  msg->attrs[msg->attr_count].name = n;
+  msg->attrs[msg->attr_count].value = v;
+  msg->attr_count++;
+  return 0;
+}
+
+int dray__msg_set_header(dray_msg *msg, const char *name, const char *value) {
+  if (!msg || !dray__attr_name_valid(name)) return -1;
+  if (strcmp(name, "specversion") == 0 || strcmp(name, "data") == 0) return -1;
+  return set_attr(msg, name, value);
+}
+
+const char *dray__msg_body(const dray_msg *msg, size_t *len) {
+  if (len) *len = msg ? msg->body_len : 0;
+  return msg ? msg->body : NULL;
+}
+
+int dray__msg_set_body(dray_msg *msg, const char *json, size_t len) {
+  if (!msg || (!json && len)) return -1;
+  if (!json || len == 0) {
+    json = "null";
+    len = 4;
+  }
+  char *copy = malloc(len + 1);
+  if (!copy) return -1;
+  memcpy(copy, json, len);
+  copy[len] = '\0';
+  free(msg->body);
+  msg->body = copy;
+  msg->body_len = len;
+  return 0;
+}
+
+dray_msg *dray__msg_new(const char *source, const char *type,
+                        const char *json, size_t json_len) {
+  if (!source || !type || !*type) return NULL;
+  dray_msg *msg = dray__msg_create();
+  if (!msg) return NULL;
+  char id[27], now[40];
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  dray__ulid_new(id);
+  dray__rfc3339((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, now, sizeof now);
+  if (set_attr(msg, "specversion", "1.0") != 0 ||
+      set_attr(msg, "id", id) != 0 || set_attr(msg, "source", source) != 0 ||
+      set_attr(msg, "type", type) != 0 || set_attr(msg, "time", now) != 0 ||
+      set_attr(msg, "recordedtime", now) != 0 ||
+      set_attr(msg, "datacontenttype", "application/json") != 0 ||
+      dray__msg_set_body(msg, json, json_len) != 0) {
+    dray__msg_free(&msg);
+    return NULL;
+  }
+  return msg;
+}
+
+dray_msg *dray__msg_clone(const dray_msg *msg) {
+  if (!msg) return NULL;
+  dray_msg *copy = dray__msg_create();
+  if (!copy) return NULL;
+  for (size_t i = 0; i < msg->attr_count; i++)
+    if (set_attr(copy, msg->attrs[i].name, msg->attrs[i].value) != 0) goto fail;
+  if (dray__msg_set_body(copy, msg->body, msg->body_len) != 0) goto fail;
+  return copy;
+fail:
+  dray__msg_free(&copy);
+  return NULL;
+}
+
+int dray__msg_serialize(const dray_msg *msg, dray_buf *buf) {
+  if (dray__buf_append(buf, "{", 1) != 0) return -1;
+  /* specversion first, as CloudEvents examples do; then the rest. */
+  const char *sv = dray__msg_header(msg, "specversion");
+  if (dray__buf_printf(buf, "\"specversion\":") != 0 ||
+      dray__buf_json_string(buf, sv ? sv : "1.0") != 0)
+    return -1;
+  for (size_t i = 0; i < msg->attr_count; i++) {
+    if (strcmp(msg->attrs[i].name, "specversion") == 0) continue;
+    if (dray__buf_append(buf, ",", 1) != 0 ||
+        dray__buf_json_string(buf, msg->attrs[i].name) != 0 ||
+        dray__buf_append(buf, ":", 1) != 0 ||
+        dray__buf_json_string(buf, msg->attrs[i].value) != 0)
+      return -1;
+  }
+  if (dray__buf_append(buf, ",\"data\":", 8) != 0 ||
+      dray__buf_append(buf, msg->body, msg->body_len) != 0 ||
+      dray__buf_append(buf, "}", 1) != 0)
+    return -1;
+  return 0;
+}
+
+static const char *const required_attrs[] = {"specversion", "id", "source",
+                                             "type"};
+
+int dray__msg_check_envelope(const dray_msg *msg, char *err, size_t size) {
+  for (size_t i = 0; i < sizeof required_attrs / sizeof *required_attrs; i++) {
+    const char *v = dray__msg_header(msg, required_attrs[i]);
+    if (!v || !*v) {
+      snprintf(err, size, "$.%s: required attribute missing",
+               required_attrs[i]);
+      return -1;
+    }
+  }
+  if (strcmp(dray__msg_header(msg, "specversion"), "1.0") != 0) {
+    snprintf(err, size, "$.specversion: must be \"1.0\"");
+    return -1;
+  }
+  return 0;
+}
+
+/* CloudEvents allows boolean, integer and string attribute values; they
+ * travel as strings beside the body. */
+static int attr_value_string(struct json_object *v, const char **out) {
+  switch (json_object_get_type(v)) {
+    case json_type_string:
+    case json_type_int:
+    case json_type_boolean:
+      *out = json_object_get_string(v);
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+dray_msg *dray__msg_parse(const char *json, size_t len, char *err,
+                          size_t err_size) {
+  struct json_tokener *tok = json_tokener_new();
+  dray_msg *msg = NULL;
+  if (!tok) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  struct json_object *root = json_tokener_parse_ex(tok, json, (int)len);
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  if (!root || jerr != json_tokener_success) {
+    snprintf(err, err_size, "invalid JSON at byte %zu: %s",
+             json_tokener_get_parse_end(tok),
+             jerr == json_tokener_continue ? "unexpected end of input"
+                                           : json_tokener_error_desc(jerr));
+    goto out;
+  }
+  if (json_tokener_get_parse_end(tok) < len) {
+    size_t end = json_tokener_get_parse_end(tok);
+    while (end < len && (json[end] == ' ' || json[end] == '\n' ||
+                         json[end] == '\r' || json[end] == '\t'))
+      end++;
+    if (end < len) {
+      snprintf(err, err_size, "invalid JSON at byte %zu: trailing data", end);
+      goto out;
+    }
+  }
+  if (!json_object_is_type(root, json_type_object)) {
+    snprintf(err, err_size, "$: a CloudEvent must be a JSON object");
+    goto out;
+  }
+  msg = dray__msg_create();
+  if (!msg) {
+    snprintf(err, err_size, "out of memory");
+    goto out;
+  }
+  json_object_object_foreach(root, key, val) {
+    if (strcmp(key, "data") == 0) {
+      const char *text = json_object_to_json_string_ext(
+          val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+      if (dray__msg_set_body(msg, text, strlen(text)) != 0) goto oom;
+      continue;
+    }
+    if (strcmp(key, "data_base64") == 0) {
+      snprintf(err, err_size,
+               "$.data_base64: binary data is not supported; use dataref");
+      goto fail;
+    }
+    if (!dray__attr_name_valid(key)) {
+      snprintf(err, err_size,
+               "$.%s: attribute names are 1-20 characters of [a-z0-9]", key);
+      goto fail;
+    }
+    const char *value;
+    if (attr_value_string(val, &value) != 0) {
+      snprintf(err, err_size, "$.%s: attribute value must be a string", key);
+      goto fail;
+    }
+    if (set_attr(msg, key, value) != 0) goto oom;
+  }
+  if (dray__msg_check_envelope(msg, err, err_size) != 0) goto fail;
+  goto out;
+oom:
+  snprintf(err, err_size, "out of memory");
+fail:
+  dray__msg_free(&msg);
+out:
+  if (root) json_object_put(root);
+  json_tokener_free(tok);
+  return msg;
+}
