@@ -24,6 +24,19 @@ static int host_buf_printf(dray_buf *buf, const char *fmt, ...) {
   return rc;
 }
 
+static dray_buf *host_buf_new(void) {
+  dray_buf *b = malloc(sizeof *b);
+  if (b) dray__buf_init(b);
+  return b;
+}
+
+static void host_buf_free(dray_buf **buf_p) {
+  if (!buf_p || !*buf_p) return;
+  dray__buf_release(*buf_p);
+  free(*buf_p);
+  *buf_p = NULL;
+}
+
 static int64_t clock_ns(clockid_t id) {
   struct timespec ts;
   clock_gettime(id, &ts);
@@ -52,6 +65,8 @@ void dray__host_fill_common(struct dray_host *h) {
   h->buf_append = dray__buf_append;
   h->buf_printf = host_buf_printf;
   h->buf_data = dray__buf_data;
+  h->buf_new = host_buf_new;
+  h->buf_free = host_buf_free;
   h->monotonic_ns = host_monotonic_ns;
   h->realtime_ns = host_realtime_ns;
 }

@@ -198,6 +198,12 @@ struct dray_host {
   /* Sends the answer (body copied). Once per exchange. */
   int (*http_respond)(dray_http_exchange *ex, int status,
                       const char *content_type, const void *body, size_t len);
+
+  /* --- buffers owned by the plugin ------------------------------------- */
+  /* A new empty buffer (for msg_serialize, outbound requests); caller
+   * owns it and releases it with buf_free. NULL when out of memory. */
+  dray_buf *(*buf_new)(void);
+  void (*buf_free)(dray_buf **buf_p);
 };
 
 /* True if the host table has `field` (it was built with a minor version

@@ -1,0 +1,20 @@
+/* metrics.h - counters, gauges and histograms, named
+ * "<instance>.<name>" (or "core.<name>"), kept in memory and dumped on
+ * request (log at shutdown; the admin endpoint later). Thread-safe. */
+#ifndef DRAY_CORE_METRICS_H
+#define DRAY_CORE_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+void dray__metric_add(const char *scope, const char *name, uint64_t delta);
+void dray__metric_set(const char *scope, const char *name, double value);
+void dray__metric_observe(const char *scope, const char *name, double value);
+/* Current value of a counter (0 if unknown). */
+uint64_t dray__metric_counter(const char *scope, const char *name);
+/* One line per metric: "name value" (histograms: count, sum, min, max). */
+void dray__metrics_dump(FILE *out);
+/* Forgets everything (tests). */
+void dray__metrics_reset(void);
+
+#endif

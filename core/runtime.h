@@ -1,0 +1,28 @@
+/* runtime.h - `dray run`: a site's instances, the router, the
+ * per-destination pipelines, signals. */
+#ifndef DRAY_CORE_RUNTIME_H
+#define DRAY_CORE_RUNTIME_H
+
+#include <dray/dray.h>
+
+#include "site_config.h"
+
+struct dray__runtime;
+struct dray__http;
+
+/* Runs the site at config_path until SIGTERM/SIGINT (drain and stop
+ * within the site's shutdown_timeout_ms) and reloads routes on SIGHUP.
+ * Returns the process exit code. */
+int dray__run(const char *config_path);
+
+/* The one place where a message emitted by `from` is accepted: envelope
+ * check, routing, admission to every destination lane (all or none).
+ * On DRAY_OK the runtime owns the message and *msg_p is NULL. */
+dray_status dray__runtime_accept(struct dray__runtime *rt,
+                                 struct dray_instance *from, dray_msg **msg_p);
+/* The shared HTTP listener, or NULL when the site has none. */
+struct dray__http *dray__runtime_http(struct dray__runtime *rt);
+/* Nonzero once the runtime is draining (sources get backpressure). */
+int dray__runtime_stopping(struct dray__runtime *rt);
+
+#endif

@@ -1,0 +1,255 @@
+/* testkit.c - a plugin for the runtime's integration tests: a source
+ * that emits numbered messages from its own thread, a destination whose
+ * behaviour is configured (slow, transiently failing, rejecting), a codec
+ * of one message per text line, and an HTTP route that emits.
+ * Everything it sees is written to files the tests read. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <dray/dray.h>
+
+static const struct dray_param params[] = {
+    DRAY_PARAM_RANGE("count", DRAY_PARAM_INT, 0, "0", 0, 100000000,
+                     "Source: messages to emit from a thread after start"),
+    DRAY_PARAM_RANGE("partitions", DRAY_PARAM_INT, 0, "1", 1, 1000,
+                     "Source: number of partition keys, round robin"),
+    DRAY_PARAM_INIT("type", DRAY_PARAM_STRING, 0, "dray.test.item.v1",
+                    "Source: type of the emitted messages"),
+    DRAY_PARAM_INIT("stats_file", DRAY_PARAM_PATH, 0, NULL,
+                    "Source: written at stop: emitted and backpressure counts"),
+    DRAY_PARAM_INIT("log_file", DRAY_PARAM_PATH, 0, NULL,
+                    "Destination: one line per processed message: partitionkey seq type"),
+    DRAY_PARAM_RANGE("delay_ms", DRAY_PARAM_INT, 0, "0", 0, 60000,
+                     "Destination: sleep this long in each process()"),
+    DRAY_PARAM_RANGE("retry_first", DRAY_PARAM_INT, 0, "0", 0, 1000,
+                     "Destination: answer RETRY to the first N calls"),
+    DRAY_PARAM_RANGE("retry_after_ms", DRAY_PARAM_INT, 0, "-1", -1, 600000,
+                     "Destination: retry-after hint given with each RETRY"),
+    DRAY_PARAM_INIT("reject_type", DRAY_PARAM_STRING, 0, NULL,
+                    "Destination: REJECT messages of this type"),
+    DRAY_PARAM_INIT("http_path", DRAY_PARAM_STRING, 0, NULL,
+                    "Source: register POST http_path; each body is emitted"),
+    DRAY_PARAM_INIT("token", DRAY_PARAM_STRING, DRAY_PARAM_SECRET, NULL,
+                    "HTTP: required bearer token (secret)"),
+};
+
+struct testkit {
+  const struct dray_host *host;
+  dray_instance *inst;
+  int64_t count, partitions, delay_ms, retry_first, retry_after_ms;
+  const char *type, *stats_file, *log_file, *reject_type, *token;
+  pthread_t thread;
+  int thread_running;
+  atomic_long emitted, backpressure, calls;
+  FILE *log;
+};
+
+static int tk_create(const struct dray_host *host, dray_instance *inst,
+                     void **state) {
+  struct testkit *tk = calloc(1, sizeof *tk);
+  if (!tk) return -1;
+  tk->host = host;
+  tk->inst = inst;
+  tk->count = host->get_int(inst, "count", 0);
+  tk->partitions = host->get_int(inst, "partitions", 1);
+  tk->delay_ms = host->get_int(inst, "delay_ms", 0);
+  tk->retry_first = host->get_int(inst, "retry_first", 0);
+  tk->retry_after_ms = host->get_int(inst, "retry_after_ms", -1);
+  tk->type = host->get_string(inst, "type");
+  tk->stats_file = host->get_string(inst, "stats_file");
+  tk->log_file = host->get_string(inst, "log_file");
+  tk->reject_type = host->get_string(inst, "reject_type");
+  tk->token = host->get_secret(inst, "token");
+  if (tk->log_file && !(tk->log = fopen(tk->log_file, "a"))) {
+    host->set_error(inst, "cannot open %s: %s", tk->log_file, strerror(errno));
+    free(tk);
+    return -1;
+  }
+  *state = tk;
+  return 0;
+}
+
+static void sleep_ms(int64_t ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+static void *source_main(void *arg) {
+  struct testkit *tk = arg;
+  const struct dray_host *h = tk->host;
+  for (int64_t i = 0; i < tk->count && !h->stop_requested(tk->inst); i++) {
+    char body[128], key[32], seq[32];
+    int n = snprintf(body, sizeof body, "{\"n\":%lld}", (long long)i);
+    snprintf(key, sizeof key, "p%lld", (long long)(i % tk->partitions));
+    snprintf(seq, sizeof seq, "%020lld", (long long)i);
+    dray_msg *m = h->msg_new(tk->inst, tk->type, body, (size_t)n);
+    h->msg_set_header(m, "partitionkey", key);
+    h->msg_set_header(m, "sequence", seq);
+    for (;;) {
+      dray_status st = h->emit(tk->inst, &m);
+      if (st == DRAY_OK) {
+        atomic_fetch_add(&tk->emitted, 1);
+        break;
+      }
+      if (st != DRAY_RETRY || h->stop_requested(tk->inst)) {
+        h->msg_free(&m);
+        i = tk->count;
+        break;
+      }
+      atomic_fetch_add(&tk->backpressure, 1);
+      sleep_ms(1);
+    }
+  }
+  return NULL;
+}
+
+static int tk_start(void *state) {
+  struct testkit *tk = state;
+  if (tk->count <= 0) return 0;
+  if (pthread_create(&tk->thread, NULL, source_main, tk) != 0) return -1;
+  tk->thread_running = 1;
+  return 0;
+}
+
+static void tk_stop(void *state) {
+  struct testkit *tk = state;
+  if (tk->thread_running) pthread_join(tk->thread, NULL);
+  tk->thread_running = 0;
+  if (tk->stats_file) {
+    FILE *f = fopen(tk->stats_file, "w");
+    if (f) {
+      fprintf(f, "emitted %ld\nbackpressure %ld\n", atomic_load(&tk->emitted),
+              atomic_load(&tk->backpressure));
+      fclose(f);
+    }
+  }
+}
+
+static void tk_destroy(void *state) {
+  struct testkit *tk = state;
+  if (tk->log) fclose(tk->log);
+  free(tk);
+}
+
+static dray_status tk_process(void *state, const dray_msg *msg) {
+  struct testkit *tk = state;
+  const struct dray_host *h = tk->host;
+  long call = atomic_fetch_add(&tk->calls, 1);
+  if (tk->delay_ms) sleep_ms(tk->delay_ms);
+  if (call < tk->retry_first) {
+    if (tk->retry_after_ms >= 0) h->set_retry_after(tk->inst, tk->retry_after_ms);
+    h->set_error(tk->inst, "testkit: transient failure %ld", call + 1);
+    return DRAY_RETRY;
+  }
+  const char *type = h->msg_type(msg);
+  if (tk->reject_type && strcmp(type, tk->reject_type) == 0) {
+    h->set_error(tk->inst, "testkit: type %s is rejected here", type);
+    return DRAY_REJECT;
+  }
+  if (tk->log) {
+    const char *key = h->msg_header(msg, "partitionkey");
+    const char *seq = h->msg_header(msg, "sequence");
+    fprintf(tk->log, "%s %s %s %s\n", key ? key : "-", seq ? seq : "-", type,
+            h->msg_header(msg, "id"));
+    fflush(tk->log);
+  }
+  return DRAY_OK;
+}
+
+/* Codec: each non-empty line "TYPE JSON" is one message; a line without a
+ * space is an error naming its line number. */
+static dray_status tk_decode(void *state, const void *input, size_t len,
+                             const char *origin, dray_batch *out) {
+  struct testkit *tk = state;
+  const struct dray_host *h = tk->host;
+  const char *p = input, *end = p + len;
+  size_t line = 0;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    const char *stop = eol ? eol : end;
+    line++;
+    if (stop > p) {
+      const char *sp = memchr(p, ' ', (size_t)(stop - p));
+      if (!sp) {
+        h->set_error(tk->inst, "%s:%zu: expected \"TYPE JSON\"", origin, line);
+        return DRAY_REJECT;
+      }
+      char type[128];
+      snprintf(type, sizeof type, "%.*s", (int)(sp - p), p);
+      dray_msg *m = h->msg_new(tk->inst, type, sp + 1, (size_t)(stop - sp - 1));
+      if (!m || h->batch_add(out, &m) != 0) return DRAY_RETRY;
+    }
+    p = eol ? eol + 1 : end;
+  }
+  return DRAY_OK;
+}
+
+static dray_status tk_encode(void *state, const dray_msg *msg, dray_buf *out) {
+  struct testkit *tk = state;
+  const struct dray_host *h = tk->host;
+  size_t len;
+  const char *body = h->msg_body(msg, &len);
+  if (h->buf_printf(out, "%s ", h->msg_type(msg)) != 0 ||
+      h->buf_append(out, body, len) != 0 || h->buf_append(out, "\n", 1) != 0)
+    return DRAY_RETRY;
+  return DRAY_OK;
+}
+
+static int tk_auth(void *state, dray_http_exchange *ex) {
+  struct testkit *tk = state;
+  if (!tk->token) return 0;
+  const char *auth = tk->host->http_header(ex, "Authorization");
+  if (!auth || strncmp(auth, "Bearer ", 7) != 0 || strcmp(auth + 7, tk->token) != 0)
+    return 401;
+  return 0;
+}
+
+/* Answers only after the runtime accepted the message. */
+static dray_status tk_http(void *state, dray_http_exchange *ex) {
+  struct testkit *tk = state;
+  const struct dray_host *h = tk->host;
+  size_t len;
+  const void *body = h->http_body(ex, &len);
+  dray_msg *m = h->msg_new(tk->inst, tk->type, body, len);
+  dray_status st = m ? h->emit(tk->inst, &m) : DRAY_RETRY;
+  h->msg_free(&m);
+  if (st == DRAY_OK) h->http_respond(ex, 202, "text/plain", "accepted\n", 9);
+  return st;
+}
+
+static int tk_create_with_http(const struct dray_host *host,
+                               dray_instance *inst, void **state) {
+  if (tk_create(host, inst, state) != 0) return -1;
+  const char *path = host->get_string(inst, "http_path");
+  if (path && host->http_route(inst, "POST", path, tk_http, tk_auth) != 0) {
+    tk_destroy(*state);
+    return -1;
+  }
+  return 0;
+}
+
+static const struct dray_plugin testkit_desc = {
+    .struct_size = sizeof(struct dray_plugin),
+    .abi_major = DRAY_ABI_MAJOR,
+    .abi_minor = DRAY_ABI_MINOR,
+    .name = "testkit",
+    .version = "1.0.0",
+    .description = "Test plugin: numbered source, configurable destination, line codec, HTTP",
+    .kinds = DRAY_KIND_SOURCE | DRAY_KIND_DESTINATION | DRAY_KIND_CODEC,
+    .params = params,
+    .param_count = sizeof params / sizeof params[0],
+    .create = tk_create_with_http,
+    .destroy = tk_destroy,
+    .start = tk_start,
+    .stop = tk_stop,
+    .process = tk_process,
+    .decode = tk_decode,
+    .encode = tk_encode,
+};
+
+DRAY_PLUGIN_DEFINE(testkit_desc)
