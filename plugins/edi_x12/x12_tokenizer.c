@@ -213,6 +213,7 @@ static int read_isa(struct x12_tokenizer *t, struct x12_segment *seg) {
   const char *isa_text;
   size_t isa_len; /* up to and including ISA16 */
   int fixed = 0;
+  struct x12_pos start = here(t, t->off);
 
   memset(&d, 0, sizeof(d));
   if (avail < ISA_FIXED_LEN + 3 && !t->final) return X12_TOK_NEED_MORE;
@@ -260,11 +261,21 @@ static int read_isa(struct x12_tokenizer *t, struct x12_segment *seg) {
     size_t i = 0, k = 0;
     int seps = 0;
     for (i = 0; i < avail && seps < 16 && k < 200; i++) {
+      if (p[i] == '\n') {
+        t->line++;
+        t->line_start = t->base + t->off + i + 1;
+      }
       if (p[i] == '\r' || p[i] == '\n') continue;
       if (p[i] == d.element) seps++;
       t->scratch[k++] = (char)p[i];
     }
-    while (i < avail && (p[i] == '\r' || p[i] == '\n')) i++;
+    while (i < avail && (p[i] == '\r' || p[i] == '\n')) {
+      if (p[i] == '\n') {
+        t->line++;
+        t->line_start = t->base + t->off + i + 1;
+      }
+      i++;
+    }
     if (seps < 16 || i + 1 >= avail)
       return fail(t, X12_TOKE_ISA_SHORT, t->off,
                   "ISA has fewer than 16 elements or ends early");
@@ -291,7 +302,7 @@ static int read_isa(struct x12_tokenizer *t, struct x12_segment *seg) {
                                                 : "element separator");
   t->delims = d;
   t->have_delims = 1;
-  seg->pos = here(t, t->off);
+  seg->pos = start;
   if (split_segment(t, isa_text, isa_len, t->off, seg) < 0) return -1;
   if (seg->count != 17)
     return fail(t, X12_TOKE_ISA_SHORT, t->off,
@@ -336,6 +347,8 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
       t->off++;
     }
   }
+  else
+    skip_after_terminator(t); /* the window may have ended right after one */
   size_t avail = t->len - t->off;
   if (avail == 0) return t->final ? X12_TOK_END : X12_TOK_NEED_MORE;
   if (avail < 3 && !t->final) return X12_TOK_NEED_MORE;
