@@ -134,6 +134,9 @@ static void on_interchange(void *ctx, struct x12_interchange_result *ic) {
              "ISA06 sender \"%s\" is not the configured partner \"%s\"",
              ic->isa06, o->expect_sender);
   }
+  if (!x12_interchange_ok(ic))
+    note(r, &ic->error_pos, "interchange ISA13=%s rejected, TA1 %s (%s): %s",
+         ic->isa13, ic->ta1_code, x12_ta1_text(ic->ta1_code), ic->message);
   for (uint32_t g = 0; g < ic->ngroups; g++)
     if (ic->groups[g].status != 'A' && ic->groups[g].ncodes) {
       const struct x12_group_result *gr = &ic->groups[g];
@@ -142,8 +145,6 @@ static void on_interchange(void *ctx, struct x12_interchange_result *ic) {
     }
   if (!x12_interchange_ok(ic)) {
     r->rep->rejected_interchanges++;
-    note(r, &ic->error_pos, "interchange ISA13=%s rejected, TA1 %s (%s): %s",
-         ic->isa13, ic->ta1_code, x12_ta1_text(ic->ta1_code), ic->message);
     drop_held(r);
   } else if (!r->failed) {
     /* inbound TA1s become canonical acks */
