@@ -439,7 +439,7 @@ static int enc_204(struct x12_writer *w, json_object *b, char *err,
     x12w_el(w, gs(wt, "value"));
     x12w_el(w, gs(wt, "value") ? (gs(wt, "qualifier") ? gs(wt, "qualifier") : "L") : NULL);
     x12w_el(w, gs(s, "units"));
-    x12w_el(w, gs(s, "units") ? (gs(s, "units_uom") ? gs(s, "units_uom") : "PCS") : NULL);
+    x12w_el(w, gs(s, "units") ? (gs(s, "units_uom") ? gs(s, "units_uom") : "PC") : NULL);
     x12w_end(w);
     json_object *srefs = get(s, "references");
     for (size_t k = 0; k < alen(srefs); k++) {
