@@ -69,11 +69,14 @@ int x12_ack_build(const struct x12_interchange_result *ic,
   int any999 = 0;
   for (uint32_t g = 0; g < ic->ngroups && nack; g++)
     if (group_kind(&ic->groups[g], o->kind) == X12_ACK_999) any999 = 1;
+  /* An interchange refused before its ISA could be read has empty
+   * fields: fall back so that our TA1 is still a valid interchange. */
+#define OR(a, b) ((a) && (a)[0] ? (a) : (b))
   struct x12_isa_fields f = {
-      .sender_qual = o->our_qual ? o->our_qual : ic->isa07,
-      .sender_id = o->our_id ? o->our_id : ic->isa08,
-      .receiver_qual = ic->isa05,
-      .receiver_id = ic->isa06,
+      .sender_qual = OR(o->our_qual, OR(ic->isa07, "ZZ")),
+      .sender_id = OR(o->our_id, OR(ic->isa08, "UNKNOWN")),
+      .receiver_qual = OR(ic->isa05, "ZZ"),
+      .receiver_id = OR(ic->isa06, "UNKNOWN"),
       .date6 = o->date8 + 2,
       .time4 = o->time4,
       .version = any999 ? "00501" : "00401",
@@ -81,12 +84,17 @@ int x12_ack_build(const struct x12_interchange_result *ic,
       .ack_requested = 0,
       .usage = ic->isa15[0] == 'T' ? 'T' : 'P',
   };
+#undef OR
   x12w_isa(w, &f);
   if (want_ta1) {
     x12w_begin(w, "TA1");
-    x12w_el(w, ic->isa13[0] ? ic->isa13 : "000000000");
-    x12w_el(w, ic->isa09[0] ? ic->isa09 : "000101");
-    x12w_el(w, ic->isa10[0] ? ic->isa10 : "0000");
+    /* TA1 echoes ISA13/09/10; unreadable ones become zeros / our date */
+    int ok13 = strlen(ic->isa13) == 9 && strspn(ic->isa13, "0123456789") == 9;
+    int ok09 = strlen(ic->isa09) == 6 && strspn(ic->isa09, "0123456789") == 6;
+    int ok10 = strlen(ic->isa10) == 4 && strspn(ic->isa10, "0123456789") == 4;
+    x12w_el(w, ok13 ? ic->isa13 : "000000000");
+    x12w_el(w, ok09 && ok10 ? ic->isa09 : o->date8 + 2);
+    x12w_el(w, ok09 && ok10 ? ic->isa10 : o->time4);
     char st = ic->ta1_status == 'R' ? 'R' : 'A';
     x12w_eln(w, &st, 1);
     x12w_el(w, ic->ta1_code);
@@ -98,7 +106,7 @@ int x12_ack_build(const struct x12_interchange_result *ic,
     x12w_begin(w, "GS");
     x12w_el(w, "FA");
     x12w_el(w, f.sender_id);
-    x12w_el(w, ic->isa06);
+    x12w_el(w, f.receiver_id);
     x12w_el(w, o->date8);
     x12w_el(w, o->time4);
     x12w_elf(w, "%ld", o->gs06);

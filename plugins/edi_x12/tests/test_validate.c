@@ -262,6 +262,23 @@ static void test_acks_are_never_acknowledged(void **s) {
   free(doc);
 }
 
+/* Fuzzer finding: the TA1 for an ISA too short to read was not valid X12
+ * itself (empty sender and receiver). */
+static void test_ta1_for_an_unreadable_isa_is_itself_valid_x12(void **s) {
+  (void)s;
+  const char *doc = "ISA*00**00**ZZ*S*ZZ*R*240514*0832*U*00401*000000001*0*P*>~"
+                    "IEA*0*000000001~";
+  struct capture c, c2;
+  struct x12_decode_report rep, rep2;
+  assert_int_equal(run(doc, &c, &rep), 1);
+  assert_int_equal(c.nacks, 1);
+  assert_non_null(strstr(c.acks[0], "TA1*000000000*240515*1200*R*022~"));
+  assert_int_equal(run(c.acks[0], &c2, &rep2), 0);
+  assert_int_equal(c2.n, 1); /* our TA1 read back as a canonical ack */
+  capture_free(&c2);
+  capture_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iea02_mismatch_is_rejected_with_ta1_001),
@@ -283,6 +300,7 @@ int main(void) {
       cmocka_unit_test(test_005010_group_gets_a_999_with_ik_segments),
       cmocka_unit_test(test_ta1_is_sent_when_isa14_asks_for_it),
       cmocka_unit_test(test_acks_are_never_acknowledged),
+      cmocka_unit_test(test_ta1_for_an_unreadable_isa_is_itself_valid_x12),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
