@@ -486,6 +486,12 @@ static int dup_isa(struct x12_validator *v, struct x12_interchange_result *ic) {
   return 0;
 }
 
+static int printable(struct x12_span s) {
+  for (uint32_t i = 0; i < s.len; i++)
+    if ((unsigned char)s.ptr[i] < 0x20 || s.ptr[i] == 0x7f) return 0;
+  return 1;
+}
+
 static void on_isa(struct x12_validator *v, const struct x12_segment *seg,
                    const struct x12_delimiters *d) {
   if (v->ic) {
@@ -525,10 +531,12 @@ static void on_isa(struct x12_validator *v, const struct x12_segment *seg,
   if (!x12_span_eq(seg->el[3], "00") && !x12_span_eq(seg->el[3], "01"))
     ISA_FAIL(3, "012", "security qualifier must be 00 or 01");
   if (strlen(ic->isa05) != 2) ISA_FAIL(5, "005", "invalid sender qualifier");
-  if (!ic->isa06[0]) ISA_FAIL(6, "006", "empty interchange sender ID");
+  if (!ic->isa06[0] || !printable(seg->el[6]))
+    ISA_FAIL(6, "006", "empty interchange sender ID or control characters in it");
   if (strlen(ic->isa07) != 2)
     ISA_FAIL(7, "007", "invalid receiver qualifier");
-  if (!ic->isa08[0]) ISA_FAIL(8, "008", "empty interchange receiver ID");
+  if (!ic->isa08[0] || !printable(seg->el[8]))
+    ISA_FAIL(8, "008", "empty interchange receiver ID or control characters in it");
   if (seg->el[9].len != 6 || !valid_date(seg->el[9].ptr, 6))
     ISA_FAIL(9, "014", "invalid interchange date (YYMMDD)");
   if (seg->el[10].len != 4 || !valid_time(seg->el[10].ptr, 4))

@@ -49,8 +49,9 @@ static void put(struct x12_writer *w, const char *s, size_t n) {
   w->data[w->len] = '\0';
 }
 
+/* Delimiters and control characters never go into element data. */
 static int is_delim(const struct x12_writer *w, unsigned char c) {
-  return c == w->d.element || c == w->d.component ||
+  return c < 0x20 || c == 0x7f || c == w->d.element || c == w->d.component ||
          (w->d.repetition && c == w->d.repetition) ||
          c == w->d.terminator[0] || c == '\r' || c == '\n';
 }
@@ -112,10 +113,12 @@ void x12w_end(struct x12_writer *w) {
   w->set_segments++;
 }
 
-static void fixed(char *out, const char *v, size_t width, char pad) {
+static void fixed(const struct x12_writer *w, char *out, const char *v,
+                  size_t width, char pad) {
   size_t n = v ? strlen(v) : 0;
   if (n > width) n = width;
-  memcpy(out, v ? v : "", n);
+  for (size_t i = 0; i < n; i++)
+    out[i] = is_delim(w, (unsigned char)v[i]) ? ' ' : v[i];
   memset(out + n, pad, width - n);
   out[width] = '\0';
 }
@@ -127,10 +130,10 @@ void x12w_isa(struct x12_writer *w, const struct x12_isa_fields *f) {
                      w->d.repetition
                  ? (char)w->d.repetition
                  : 'U';
-  fixed(f1, f->sender_qual, 2, ' ');
-  fixed(f2, f->sender_id, 15, ' ');
-  fixed(f3, f->receiver_qual, 2, ' ');
-  fixed(f4, f->receiver_id, 15, ' ');
+  fixed(w, f1, f->sender_qual, 2, ' ');
+  fixed(w, f2, f->sender_id, 15, ' ');
+  fixed(w, f3, f->receiver_qual, 2, ' ');
+  fixed(w, f4, f->receiver_id, 15, ' ');
   char isa[128];
   int n = snprintf(isa, sizeof(isa),
                    "ISA%c00%c          %c00%c          %c%s%c%s%c%s%c%s%c%.6s%c"

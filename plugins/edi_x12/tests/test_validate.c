@@ -279,6 +279,24 @@ static void test_ta1_for_an_unreadable_isa_is_itself_valid_x12(void **s) {
   capture_free(&c);
 }
 
+/* Fuzzer finding: a control character in the sender ID was echoed into
+ * our 997 (GS03), which then failed validation itself. */
+static void test_control_characters_never_reach_our_acks(void **s) {
+  (void)s;
+  char *doc = test_doc("000000101", "PO", "004010", "850", "BEG*00*SA*P1**20240514~\n");
+  char *p = strstr(doc, "SENDER ");
+  p[5] = 0x10;
+  struct capture c, c2;
+  struct x12_decode_report rep, rep2;
+  run(doc, &c, &rep);
+  assert_int_equal(c.nacks, 1);
+  assert_null(strchr(c.acks[0], 0x10));
+  assert_int_equal(run(c.acks[0], &c2, &rep2), 0);
+  capture_free(&c2);
+  capture_free(&c);
+  free(doc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iea02_mismatch_is_rejected_with_ta1_001),
@@ -301,6 +319,7 @@ int main(void) {
       cmocka_unit_test(test_ta1_is_sent_when_isa14_asks_for_it),
       cmocka_unit_test(test_acks_are_never_acknowledged),
       cmocka_unit_test(test_ta1_for_an_unreadable_isa_is_itself_valid_x12),
+      cmocka_unit_test(test_control_characters_never_reach_our_acks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
