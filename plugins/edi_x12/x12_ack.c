@@ -90,8 +90,8 @@ int x12_ack_build(const struct x12_interchange_result *ic,
     x12w_begin(w, "TA1");
     /* TA1 echoes ISA13/09/10; unreadable ones become zeros / our date */
     int ok13 = strlen(ic->isa13) == 9 && strspn(ic->isa13, "0123456789") == 9;
-    int ok09 = strlen(ic->isa09) == 6 && strspn(ic->isa09, "0123456789") == 6;
-    int ok10 = strlen(ic->isa10) == 4 && strspn(ic->isa10, "0123456789") == 4;
+    int ok09 = strlen(ic->isa09) == 6 && x12_valid_date(ic->isa09, 6);
+    int ok10 = strlen(ic->isa10) == 4 && x12_valid_time(ic->isa10, 4);
     x12w_el(w, ok13 ? ic->isa13 : "000000000");
     x12w_el(w, ok09 && ok10 ? ic->isa09 : o->date8 + 2);
     x12w_el(w, ok09 && ok10 ? ic->isa10 : o->time4);

@@ -246,7 +246,7 @@ static int is_digits(const char *p, uint32_t n) {
 
 static int num2(const char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
 
-static int valid_date(const char *p, uint32_t n) {
+int x12_valid_date(const char *p, uint32_t n) {
   int y, m, d;
   if (!is_digits(p, n)) return 0;
   if (n == 8) {
@@ -267,7 +267,7 @@ static int valid_date(const char *p, uint32_t n) {
   return 1;
 }
 
-static int valid_time(const char *p, uint32_t n) {
+int x12_valid_time(const char *p, uint32_t n) {
   if (n < 4 || n > 8 || n == 5 || !is_digits(p, n)) return 0;
   if (num2(p) > 23 || num2(p + 2) > 59) return 0;
   if (n >= 6 && num2(p + 4) > 59) return 0;
@@ -282,9 +282,9 @@ static uint8_t check_value(const struct x12_element_def *def, const char *p,
   *also = 0;
   switch (def->type) {
   case X12_T_DT:
-    return valid_date(p, n) ? 0 : 8;
+    return x12_valid_date(p, n) ? 0 : 8;
   case X12_T_TM:
-    return valid_time(p, n) ? 0 : 9;
+    return x12_valid_time(p, n) ? 0 : 9;
   case X12_T_N0:
   case X12_T_N1:
   case X12_T_N2: {
@@ -537,9 +537,9 @@ static void on_isa(struct x12_validator *v, const struct x12_segment *seg,
     ISA_FAIL(7, "007", "invalid receiver qualifier");
   if (!ic->isa08[0] || !printable(seg->el[8]))
     ISA_FAIL(8, "008", "empty interchange receiver ID or control characters in it");
-  if (seg->el[9].len != 6 || !valid_date(seg->el[9].ptr, 6))
+  if (seg->el[9].len != 6 || !x12_valid_date(seg->el[9].ptr, 6))
     ISA_FAIL(9, "014", "invalid interchange date (YYMMDD)");
-  if (seg->el[10].len != 4 || !valid_time(seg->el[10].ptr, 4))
+  if (seg->el[10].len != 4 || !x12_valid_time(seg->el[10].ptr, 4))
     ISA_FAIL(10, "015", "invalid interchange time (HHMM)");
   if (seg->el[12].len != 5 || !is_digits(seg->el[12].ptr, 5))
     ISA_FAIL(12, "017", "invalid interchange control version number");

@@ -172,6 +172,11 @@ void x12_validator_syntax_error(struct x12_validator *v,
  * AK502 2). */
 void x12_validator_finish(struct x12_validator *v);
 
+/* Nonzero if p (n bytes) is a valid CCYYMMDD/YYMMDD date, or HHMM[SS[d..]]
+ * time. */
+int x12_valid_date(const char *p, uint32_t n);
+int x12_valid_time(const char *p, uint32_t n);
+
 /* Frees a result's owned arrays (not the struct itself). */
 void x12_interchange_result_clear(struct x12_interchange_result *ic);
 

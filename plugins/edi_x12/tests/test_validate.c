@@ -297,6 +297,22 @@ static void test_control_characters_never_reach_our_acks(void **s) {
   free(doc);
 }
 
+/* Fuzzer finding: a TA1 echoing an invalid ISA09 date was refused when
+ * read back. */
+static void test_ta1_for_a_bad_isa_date_carries_a_valid_date(void **s) {
+  (void)s;
+  char *doc = test_doc("000000101", "PO", "004010", "850", "BEG*00*SA*P1**20240514~\n");
+  memcpy(strstr(doc, "*240514*"), "*955347*", 8);
+  struct capture c, c2;
+  struct x12_decode_report rep, rep2;
+  assert_int_equal(run(doc, &c, &rep), 1);
+  assert_non_null(strstr(c.acks[0], "*R*014~"));
+  assert_int_equal(run(c.acks[0], &c2, &rep2), 0);
+  capture_free(&c2);
+  capture_free(&c);
+  free(doc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iea02_mismatch_is_rejected_with_ta1_001),
@@ -320,6 +336,7 @@ int main(void) {
       cmocka_unit_test(test_acks_are_never_acknowledged),
       cmocka_unit_test(test_ta1_for_an_unreadable_isa_is_itself_valid_x12),
       cmocka_unit_test(test_control_characters_never_reach_our_acks),
+      cmocka_unit_test(test_ta1_for_a_bad_isa_date_carries_a_valid_date),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
