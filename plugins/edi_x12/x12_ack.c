@@ -56,6 +56,15 @@ static void set_ack(struct x12_writer *w, const struct x12_set_result *s,
   x12w_end(w);
 }
 
+/* An ISA qualifier we can echo: two alphanumerics, else ZZ. */
+static const char *qual_or_zz(const char *q) {
+  if (strlen(q) != 2) return "ZZ";
+  for (int i = 0; i < 2; i++)
+    if (!((q[i] >= '0' && q[i] <= '9') || (q[i] >= 'A' && q[i] <= 'Z')))
+      return "ZZ";
+  return q;
+}
+
 int x12_ack_build(const struct x12_interchange_result *ic,
                   const struct x12_ack_options *o, struct x12_writer *w) {
   int want_ta1 = o->ta1 && (strcmp(ic->isa14, "1") == 0 ||
@@ -73,9 +82,9 @@ int x12_ack_build(const struct x12_interchange_result *ic,
    * fields: fall back so that our TA1 is still a valid interchange. */
 #define OR(a, b) ((a) && (a)[0] ? (a) : (b))
   struct x12_isa_fields f = {
-      .sender_qual = OR(o->our_qual, OR(ic->isa07, "ZZ")),
+      .sender_qual = o->our_qual ? o->our_qual : qual_or_zz(ic->isa07),
       .sender_id = OR(o->our_id, OR(ic->isa08, "UNKNOWN")),
-      .receiver_qual = OR(ic->isa05, "ZZ"),
+      .receiver_qual = qual_or_zz(ic->isa05),
       .receiver_id = OR(ic->isa06, "UNKNOWN"),
       .date6 = o->date8 + 2,
       .time4 = o->time4,

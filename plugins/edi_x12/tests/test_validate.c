@@ -313,6 +313,22 @@ static void test_ta1_for_a_bad_isa_date_carries_a_valid_date(void **s) {
   free(doc);
 }
 
+/* Fuzzer finding: a lenient, misaligned ISA gave a one-character
+ * qualifier that our TA1 echoed. */
+static void test_ta1_for_a_bad_qualifier_uses_zz(void **s) {
+  (void)s;
+  const char *doc = "ISA*00**00**R*S*ZZ*R*240514*0832*U*00401*000000001*0*P*>~"
+                    "IEA*0*000000001~";
+  struct capture c, c2;
+  struct x12_decode_report rep, rep2;
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(test_decode(doc, strlen(doc), X12_TOK_LENIENT, &c, &rep), 1);
+  assert_non_null(strstr(c.acks[0], "*R*005~"));
+  assert_int_equal(run(c.acks[0], &c2, &rep2), 0);
+  capture_free(&c2);
+  capture_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iea02_mismatch_is_rejected_with_ta1_001),
@@ -337,6 +353,7 @@ int main(void) {
       cmocka_unit_test(test_ta1_for_an_unreadable_isa_is_itself_valid_x12),
       cmocka_unit_test(test_control_characters_never_reach_our_acks),
       cmocka_unit_test(test_ta1_for_a_bad_isa_date_carries_a_valid_date),
+      cmocka_unit_test(test_ta1_for_a_bad_qualifier_uses_zz),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
