@@ -129,8 +129,10 @@ static const char *const set_table[] = {
 #define NSET (sizeof(set_table) / sizeof(set_table[0]))
 
 static struct x12_segment_def segs[NSEG];
+_Static_assert(NSEG < 255, "seg_by_key holds uint8_t indexes");
 static struct x12_set_def sets[NSET];
 static char *lines[NSEG + NSET]; /* the parsed copies, kept for life */
+static uint8_t seg_by_key[X12_TAG_KEYS]; /* index + 1 into segs, 0: none */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int load_result;
 
@@ -139,6 +141,7 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 static int cmp_seg(const void *a, const void *b) {
+  /* sorted only so that listings are stable; lookups go by key */
   return strcmp(((const struct x12_segment_def *)a)->id,
                 ((const struct x12_segment_def *)b)->id);
 }
@@ -234,6 +237,8 @@ static void load(void) {
     segs[i].count = (uint8_t)k;
   }
   qsort(segs, NSEG, sizeof(segs[0]), cmp_seg);
+  for (size_t i = 0; i < NSEG; i++)
+    seg_by_key[x12_tag_key(segs[i].id, strlen(segs[i].id))] = (uint8_t)(i + 1);
   for (size_t i = 0; i < NSET; i++) {
     char *line = lines[NSEG + i] = strdup(set_table[i]);
     if (!line) goto fail;
@@ -247,6 +252,16 @@ static void load(void) {
     if (parse_ids(bar1 + 1, &sets[i].segments, &sets[i].nsegments) < 0 ||
         parse_ids(bar2 + 1, &sets[i].mandatory, &sets[i].nmandatory) < 0)
       goto fail;
+    sets[i].allowed = calloc(X12_TAG_KEYS / 8 + 1, 1);
+    sets[i].mandatory_keys = calloc(sets[i].nmandatory + 1u, sizeof(uint32_t));
+    if (!sets[i].allowed || !sets[i].mandatory_keys) goto fail;
+    for (uint16_t k = 0; k < sets[i].nsegments; k++) {
+      uint32_t key = x12_tag_key(sets[i].segments[k], strlen(sets[i].segments[k]));
+      sets[i].allowed[key / 8] |= (uint8_t)(1u << (key % 8));
+    }
+    for (uint16_t k = 0; k < sets[i].nmandatory; k++)
+      sets[i].mandatory_keys[k] =
+          x12_tag_key(sets[i].mandatory[k], strlen(sets[i].mandatory[k]));
   }
   load_result = 0;
   return;
@@ -259,22 +274,16 @@ int x12_sets_load(void) {
   return load_result;
 }
 
+const struct x12_segment_def *x12_segment_def_by_key(uint32_t key) {
+  if (!key || key >= X12_TAG_KEYS) return NULL;
+  uint8_t i = seg_by_key[key];
+  return i ? &segs[i - 1] : NULL;
+}
+
 const struct x12_segment_def *x12_segment_def_find(const char *tag,
                                                    size_t len) {
-  if (len < 2 || len > 3) return NULL;
   x12_sets_load();
-  size_t lo = 0, hi = NSEG;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int c = strncmp(segs[mid].id, tag, len);
-    if (c == 0 && segs[mid].id[len] != '\0') c = 1;
-    if (c == 0) return &segs[mid];
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return NULL;
+  return x12_segment_def_by_key(x12_tag_key(tag, len));
 }
 
 const struct x12_set_def *x12_set_def_find(const char *st01, size_t len) {
@@ -287,12 +296,8 @@ const struct x12_set_def *x12_set_def_find(const char *st01, size_t len) {
 
 int x12_set_allows(const struct x12_set_def *set, const char *tag,
                    size_t len) {
-  if (len < 2 || len > 3) return 0;
-  for (uint16_t i = 0; i < set->nsegments; i++)
-    if (strncmp(set->segments[i], tag, len) == 0 &&
-        set->segments[i][len] == '\0')
-      return 1;
-  return 0;
+  uint32_t key = x12_tag_key(tag, len);
+  return key && (set->allowed[key / 8] >> (key % 8)) & 1;
 }
 
 int x12_element_code_ok(const struct x12_element_def *def, const char *code,

@@ -42,6 +42,28 @@ struct x12_segment_def {
   struct x12_element_def *el; /* el[0] is element 01 */
 };
 
+/* Segment tags as small integers: [A-Z][A-Z0-9][A-Z0-9]? -> 1..X12_TAG_KEYS-1;
+ * 0 for anything else. Used for O(1) lookups on the hot path. */
+#define X12_TAG_KEYS (26 * 37 * 37)
+static inline uint32_t x12_tag_key(const char *t, size_t len) {
+  uint32_t k[3] = {0, 0, 0};
+  if (len < 2 || len > 3 || t[0] < 'A' || t[0] > 'Z') return 0;
+  for (size_t i = 1; i < len; i++) {
+    char c = t[i];
+    if (c >= 'A' && c <= 'Z')
+      k[i] = (uint32_t)(c - 'A' + 11);
+    else if (c >= '0' && c <= '9')
+      k[i] = (uint32_t)(c - '0' + 1);
+    else
+      return 0;
+  }
+  return (uint32_t)(t[0] - 'A') * 37 * 37 + k[1] * 37 + k[2];
+}
+
+/* The same key at compile time, for tags in switch statements. */
+#define X12_KC(c) ((c) >= 'A' ? (c) - 'A' + 11 : (c) >= '0' ? (c) - '0' + 1 : 0)
+#define X12_KEY(a, b, c) (((a) - 'A') * 37 * 37 + X12_KC(b) * 37 + X12_KC(c))
+
 struct x12_set_def {
   char id[4];        /* ST01 */
   char gs01[3];      /* functional identifier the set belongs to */
@@ -50,10 +72,14 @@ struct x12_set_def {
   char (*segments)[4];  /* segment ids allowed in the set (besides ST/SE) */
   uint16_t nmandatory;
   char (*mandatory)[4]; /* segment ids that must appear */
+  uint8_t *allowed;     /* bitmap over x12_tag_key */
+  uint32_t *mandatory_keys;
 };
 
 /* Compiles the tables once; returns 0 or -1 (out of memory). */
 int x12_sets_load(void);
+/* Segment definition by tag key (x12_tag_key), or NULL. */
+const struct x12_segment_def *x12_segment_def_by_key(uint32_t key);
 /* Segment definition by tag, or NULL when the tag is unknown. */
 const struct x12_segment_def *x12_segment_def_find(const char *tag,
                                                    size_t len);

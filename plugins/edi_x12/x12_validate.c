@@ -49,6 +49,8 @@ void x12_validator_release(struct x12_validator *v) {
   free(v->segs.segs);
   free(v->segs.copies);
   free(v->seen);
+  free(v->st02_slots);
+  v->st02_slots = NULL;
   memset(&v->segs, 0, sizeof(v->segs));
   v->seen = NULL;
 }
@@ -622,6 +624,8 @@ static void on_gs(struct x12_validator *v, const struct x12_segment *seg,
   if (seg->count < 9) memset(g->gs08, 0, sizeof(g->gs08));
   v->group = g;
   v->state = S_GROUP;
+  if (v->st02_slots) memset(v->st02_slots, 0, v->st02_cap * sizeof(uint32_t));
+  v->st02_used = 0;
   if (!(v->flags & X12_VAL_NO_ELEMENTS)) {
     const struct x12_segment_def *def = x12_segment_def_find("GS", 2);
     /* GS04 is YYMMDD before version 004010: the DT check takes both. */
@@ -697,6 +701,44 @@ static int collect(struct x12_validator *v, const struct x12_segment *seg) {
   return 0;
 }
 
+static uint32_t hash_str(const char *s) {
+  uint32_t h = 2166136261u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h;
+}
+
+/* Records set `index` of the open group under its ST02; returns 1 when
+ * that ST02 was already used in the group (ST02 must be unique there). */
+static int st02_seen(struct x12_validator *v, uint32_t index) {
+  struct x12_group_result *g = v->group;
+  if (v->st02_used * 2 >= v->st02_cap) {
+    uint32_t cap = v->st02_cap ? v->st02_cap * 2 : 64;
+    uint32_t *slots = calloc(cap, sizeof(*slots));
+    if (!slots) {
+      v->oom = 1;
+      return 0;
+    }
+    for (uint32_t i = 0; i < v->st02_cap; i++)
+      if (v->st02_slots[i]) {
+        uint32_t h = hash_str(g->sets[v->st02_slots[i] - 1].st02) & (cap - 1);
+        while (slots[h]) h = (h + 1) & (cap - 1);
+        slots[h] = v->st02_slots[i];
+      }
+    free(v->st02_slots);
+    v->st02_slots = slots;
+    v->st02_cap = cap;
+  }
+  const char *st02 = g->sets[index].st02;
+  uint32_t h = hash_str(st02) & (v->st02_cap - 1);
+  while (v->st02_slots[h]) {
+    if (strcmp(g->sets[v->st02_slots[h] - 1].st02, st02) == 0) return 1;
+    h = (h + 1) & (v->st02_cap - 1);
+  }
+  v->st02_slots[h] = index + 1;
+  v->st02_used++;
+  return 0;
+}
+
 static void on_st(struct x12_validator *v, const struct x12_segment *seg,
                   const struct x12_delimiters *d) {
   struct x12_group_result *g = v->group;
@@ -726,11 +768,7 @@ static void on_st(struct x12_validator *v, const struct x12_segment *seg,
     add_code(s->codes, &s->ncodes, 6);
   if (seg->count < 3 || seg->el[2].len < 4 || seg->el[2].len > 9)
     add_code(s->codes, &s->ncodes, 7);
-  for (uint32_t i = 0; i + 1 < g->nsets; i++)
-    if (strcmp(g->sets[i].st02, s->st02) == 0) {
-      add_code(s->codes, &s->ncodes, 23);
-      break;
-    }
+  if (st02_seen(v, g->nsets - 1)) add_code(s->codes, &s->ncodes, 23);
   s->def = x12_set_def_find(s->st01, strlen(s->st01));
   if (v->flags & X12_VAL_COLLECT) {
     segs_reset(&v->segs);
@@ -784,7 +822,7 @@ static void on_body(struct x12_validator *v, const struct x12_segment *seg,
   }
   /* HL01 must count up by one in every set that uses HL. */
   if (tag.len == 2 && tag.ptr[0] == 'H' && tag.ptr[1] == 'L' &&
-      seg->count > 1) {
+      seg->count > 1) { /* cheap test first: HL is frequent */
     int ok;
     long n = span_num(seg->el[1], &ok);
     if (!ok || (uint32_t)n != v->hl_expect) {
@@ -799,19 +837,18 @@ static void on_body(struct x12_validator *v, const struct x12_segment *seg,
     v->hl_expect = (ok ? (uint32_t)n : v->hl_expect) + 1;
   }
   if (!s->def || (v->flags & X12_VAL_NO_ELEMENTS)) return;
-  const struct x12_segment_def *def = x12_segment_def_find(tag.ptr, tag.len);
+  uint32_t key = x12_tag_key(tag.ptr, tag.len);
+  const struct x12_segment_def *def = x12_segment_def_by_key(key);
   if (!def) {
     seg_error(v, seg, position, 1);
     return;
   }
-  if (!x12_set_allows(s->def, tag.ptr, tag.len)) {
+  if (!((s->def->allowed[key / 8] >> (key % 8)) & 1)) {
     seg_error(v, seg, position, 2);
     return;
   }
   for (uint16_t i = 0; i < s->def->nmandatory && i < 32; i++)
-    if (strncmp(s->def->mandatory[i], tag.ptr, tag.len) == 0 &&
-        s->def->mandatory[i][tag.len] == '\0')
-      v->mandatory_seen |= 1u << i;
+    if (s->def->mandatory_keys[i] == key) v->mandatory_seen |= 1u << i;
   check_elements(v, seg, def, position, d, v5010(v));
 }
 
@@ -848,23 +885,35 @@ int x12_validator_segment(struct x12_validator *v,
     close_interchange(v);
     return 0;
   }
-  if (x12_span_eq(tag, "IEA")) {
+  uint32_t key = x12_tag_key(tag.ptr, tag.len);
+  if (v->state == S_SET && key != X12_KEY('S', 'E', 0) &&
+      key != X12_KEY('S', 'T', 0) && key != X12_KEY('G', 'E', 0) &&
+      key != X12_KEY('G', 'S', 0) && key != X12_KEY('I', 'E', 'A')) {
+    on_body(v, seg, d); /* the hot path: one compare */
+    return v->oom ? -1 : 0;
+  }
+  switch (key) {
+  case X12_KEY('I', 'E', 'A'):
     on_iea(v, seg);
-  } else if (x12_span_eq(tag, "GS")) {
+    break;
+  case X12_KEY('G', 'S', 0):
     on_gs(v, seg, d);
-  } else if (x12_span_eq(tag, "GE")) {
+    break;
+  case X12_KEY('G', 'E', 0):
     if (v->state == S_GROUP || v->state == S_SET)
       on_ge(v, seg);
     else
       stray(v, seg, "GE without GS");
-  } else if (x12_span_eq(tag, "ST")) {
+    break;
+  case X12_KEY('S', 'T', 0):
     if (v->state == S_GROUP || v->state == S_SET) {
       v->mandatory_seen = 0;
       on_st(v, seg, d);
     } else {
       stray(v, seg, "ST outside a functional group");
     }
-  } else if (x12_span_eq(tag, "SE")) {
+    break;
+  case X12_KEY('S', 'E', 0):
     if (v->state == S_SET) {
       const struct x12_set_def *def = v->set->def;
       if (def && !(v->flags & X12_VAL_NO_ELEMENTS))
@@ -883,32 +932,41 @@ int x12_validator_segment(struct x12_validator *v,
     } else {
       stray(v, seg, "SE without ST");
     }
-  } else if (v->state == S_SET) {
-    on_body(v, seg, d);
-  } else if (v->state == S_ISA && x12_span_eq(tag, "TA1")) {
-    struct x12_interchange_result *ic = v->ic;
-    if (ic->ta1_count < 4) {
-      int k = ic->ta1_count;
-      x12_span_copy(seg->el[1 < seg->count ? 1 : 0], ic->ta1s[k].isa13, 10);
-      if (seg->count > 5) {
-        x12_span_copy(seg->el[2], ic->ta1s[k].date, 7);
-        x12_span_copy(seg->el[3], ic->ta1s[k].time, 5);
-        ic->ta1s[k].status = seg->el[4].len ? seg->el[4].ptr[0] : '?';
-        x12_span_copy(seg->el[5], ic->ta1s[k].code, 4);
-      }
+    break;
+  case X12_KEY('T', 'A', '1'):
+    if (v->state != S_ISA) {
+      stray(v, seg, "TA1 after a functional group");
+      break;
     }
-    ic->ta1_count++;
-    ic->has_ta1 = 1;
-    const struct x12_segment_def *def = x12_segment_def_find("TA1", 3);
-    if (def && !(v->flags & X12_VAL_NO_ELEMENTS))
-      check_elements(v, seg, def, 0, d, 0);
-  } else if (v->state == S_ISA &&
-             (x12_span_eq(tag, "ISB") || x12_span_eq(tag, "ISE"))) {
+    {
+      struct x12_interchange_result *ic = v->ic;
+      if (ic->ta1_count < 4) {
+        int k = ic->ta1_count;
+        x12_span_copy(seg->el[1 < seg->count ? 1 : 0], ic->ta1s[k].isa13, 10);
+        if (seg->count > 5) {
+          x12_span_copy(seg->el[2], ic->ta1s[k].date, 7);
+          x12_span_copy(seg->el[3], ic->ta1s[k].time, 5);
+          ic->ta1s[k].status = seg->el[4].len ? seg->el[4].ptr[0] : '?';
+          x12_span_copy(seg->el[5], ic->ta1s[k].code, 4);
+        }
+      }
+      ic->ta1_count++;
+      ic->has_ta1 = 1;
+      const struct x12_segment_def *def = x12_segment_def_find("TA1", 3);
+      if (def && !(v->flags & X12_VAL_NO_ELEMENTS))
+        check_elements(v, seg, def, 0, d, 0);
+    }
+    break;
+  case X12_KEY('I', 'S', 'B'):
+  case X12_KEY('I', 'S', 'E'):
+    if (v->state != S_ISA) stray(v, seg, "unexpected after a functional group");
     /* optional interchange service segments: accepted */
-  } else if (seg->count == 1) {
-    stray(v, seg, "segment has no elements, outside a transaction set");
-  } else {
-    stray(v, seg, "unexpected outside a transaction set");
+    break;
+  default:
+    if (seg->count == 1)
+      stray(v, seg, "segment has no elements, outside a transaction set");
+    else
+      stray(v, seg, "unexpected outside a transaction set");
   }
   return v->oom ? -1 : 0;
 }

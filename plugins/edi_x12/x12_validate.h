@@ -147,6 +147,9 @@ struct x12_validator {
   struct x12_set_segments segs;
   uint32_t hl_expect; /* next HL01 */
   uint32_t mandatory_seen; /* bit i: set def's mandatory[i] seen */
+  /* ST02s of the open group: open addressing, set index + 1 (0 empty) */
+  uint32_t *st02_slots;
+  uint32_t st02_cap, st02_used;
   /* ISA13s seen in this input, for duplicates when isa_seen is NULL */
   char (*seen)[48];
   uint32_t nseen, cap_seen;
