@@ -130,18 +130,58 @@ static void skip_after_terminator(struct x12_tokenizer *t) {
   }
 }
 
+#define CLS_TERM 0x20 /* the (one-byte) segment terminator */
+
+/* Byte classes for the split loop: bit 0 element separator, then the
+ * X12_SEG_* bits. One table lookup per byte finds the separators and
+ * everything the validator would otherwise scan for again. */
+static void build_classes(struct x12_tokenizer *t) {
+  memset(t->cls, 0, sizeof(t->cls));
+  for (int c = 0; c < 0x20; c++) t->cls[c] = X12_SEG_CONTROL;
+  t->cls[0x7f] = X12_SEG_CONTROL;
+  t->cls['\r'] = t->cls['\n'] = X12_SEG_NEWLINE;
+  t->cls[t->delims.component] = X12_SEG_COMPONENT;
+  if (t->delims.repetition) t->cls[t->delims.repetition] = X12_SEG_REPETITION;
+  t->cls[t->delims.element] = 1;
+  if (t->delims.terminator_len == 1) t->cls[t->delims.terminator[0]] = CLS_TERM;
+}
+
 /* Splits segment bytes [s, s+n) into seg. When lenient, CR/LF inside the
  * segment are removed first (copied to scratch). Counts line breaks. */
 static int split_segment(struct x12_tokenizer *t, const char *s, size_t n,
                          size_t seg_off, struct x12_segment *seg) {
-  unsigned char sep = t->delims.element;
+  const uint8_t *cls = t->cls;
   const char *p = s;
   const char *end = s + n;
   int lenient = (t->flags & X12_TOK_LENIENT) != 0;
+  unsigned flags = 0;
+  uint32_t count = 0;
+  const char *start = p;
 
-  if (lenient && (memchr(s, '\n', n) || memchr(s, '\r', n)) &&
-      !(t->delims.terminator_len == 1 &&
-        (t->delims.terminator[0] == '\n' || t->delims.terminator[0] == '\r'))) {
+  seg->copied = 0;
+again:
+  for (; p < end; p++) {
+    uint8_t k = cls[(unsigned char)*p];
+    if (k) {
+      if (k & CLS_TERM) {
+        flags |= X12_SEG_NEWLINE; /* only reached for a CR/LF terminator
+                                     inside lenient copies: treat as data */
+      } else if (k & 1) {
+        if (count >= X12_MAX_ELEMENTS - 1)
+          return fail(t, X12_TOKE_TOO_MANY_ELEMENTS, seg_off,
+                      "segment has more than %d elements",
+                      X12_MAX_ELEMENTS - 1);
+        seg->el[count].ptr = start;
+        seg->el[count].len = (uint32_t)(p - start);
+        count++;
+        start = p + 1;
+      } else {
+        flags |= k;
+      }
+    }
+  }
+  if ((flags & X12_SEG_NEWLINE) && lenient && !seg->copied) {
+    /* 80-column hard wrapping: drop CR/LF and split the copy again */
     if (grow_scratch(t, n + 1) < 0)
       return fail(t, X12_TOKE_SEGMENT_TOO_LONG, seg_off, "out of memory");
     size_t k = 0;
@@ -153,35 +193,24 @@ static int split_segment(struct x12_tokenizer *t, const char *s, size_t n,
         t->scratch[k++] = s[i];
       }
     }
-    p = t->scratch;
+    p = start = t->scratch;
     end = t->scratch + k;
+    s = t->scratch;
+    count = 0;
+    flags = 0;
     seg->copied = 1;
     warn(t, seg_off, "line break inside a segment dropped (lenient)");
+    goto again;
   }
-  if (p == s) seg->copied = 0;
-  seg->raw.ptr = p;
-  seg->raw.len = (uint32_t)(end - p);
-  uint32_t count = 0;
-  const char *start = p;
-  /* Plain byte loop: elements are short, so this beats memchr per element. */
-  for (; p < end; p++) {
-    if ((unsigned char)*p == sep) {
-      if (count >= X12_MAX_ELEMENTS - 1)
-        return fail(t, X12_TOKE_TOO_MANY_ELEMENTS, seg_off,
-                    "segment has more than %d elements",
-                    X12_MAX_ELEMENTS - 1);
-      seg->el[count].ptr = start;
-      seg->el[count].len = (uint32_t)(p - start);
-      count++;
-      start = p + 1;
-    }
-  }
+  seg->raw.ptr = s;
+  seg->raw.len = (uint32_t)(end - s);
   seg->el[count].ptr = start;
   seg->el[count].len = (uint32_t)(end - start);
   count++;
   seg->count = count;
+  seg->flags = flags;
   seg->trailing_empty = count > 1 && seg->el[count - 1].len == 0;
-  if (!lenient && memchr(seg->raw.ptr, '\n', seg->raw.len)) {
+  if (!lenient && (flags & X12_SEG_NEWLINE)) {
     /* Data, not layout, in strict mode; keep line numbers honest. */
     for (uint32_t i = 0; i < seg->raw.len; i++)
       if (seg->raw.ptr[i] == '\n') t->line++;
@@ -302,6 +331,7 @@ static int read_isa(struct x12_tokenizer *t, struct x12_segment *seg) {
                                                 : "element separator");
   t->delims = d;
   t->have_delims = 1;
+  build_classes(t);
   seg->pos = start;
   if (split_segment(t, isa_text, isa_len, t->off, seg) < 0) return -1;
   if (seg->count != 17)
@@ -314,8 +344,10 @@ static int read_isa(struct x12_tokenizer *t, struct x12_segment *seg) {
       !is_alnum((unsigned char)r.ptr[0]) && r.ptr[0] != ' ' &&
       (unsigned char)r.ptr[0] != d.element &&
       (unsigned char)r.ptr[0] != d.component &&
-      (unsigned char)r.ptr[0] != d.terminator[0])
+      (unsigned char)r.ptr[0] != d.terminator[0]) {
     t->delims.repetition = (unsigned char)r.ptr[0];
+    build_classes(t);
+  }
   seg->is_isa = 1;
   t->segment_index++;
   t->off += consumed;
@@ -325,6 +357,21 @@ static int read_isa(struct x12_tokenizer *t, struct x12_segment *seg) {
   }
   skip_after_terminator(t);
   return X12_TOK_SEGMENT;
+}
+
+/* No terminator before the end of the window: wait for more input, or end
+ * cleanly when only blanks are left, or fail. */
+static int end_of_window(struct x12_tokenizer *t, const char *s, size_t avail) {
+  if (!t->final) return X12_TOK_NEED_MORE;
+  size_t i;
+  for (i = 0; i < avail && is_blank((unsigned char)s[i]); i++) {
+  }
+  if (i == avail) {
+    t->off = t->len;
+    return X12_TOK_END;
+  }
+  return fail(t, X12_TOKE_UNTERMINATED, t->off,
+              "input ends inside a segment (no segment terminator)");
 }
 
 int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
@@ -359,8 +406,58 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
     return fail(t, X12_TOKE_NO_ISA, t->off,
                 "input does not start with an ISA segment");
 
-  /* Find the terminator. */
   const char *s = b + t->off;
+  if (t->delims.terminator_len == 1 && !(t->flags & X12_TOK_LENIENT)) {
+    /* The hot path: one pass finds the terminator, splits the elements
+     * and notes which byte classes occur. */
+    const uint8_t *cls = t->cls;
+    const char *p = s, *lim = b + t->len, *start = s;
+    uint32_t count = 0;
+    unsigned flags = 0;
+    for (; p < lim; p++) {
+      uint8_t k = cls[(unsigned char)*p];
+      if (!k) continue;
+      if (k & CLS_TERM) break;
+      if (k & 1) {
+        if (count >= X12_MAX_ELEMENTS - 1)
+          return fail(t, X12_TOKE_TOO_MANY_ELEMENTS, t->off,
+                      "segment has more than %d elements",
+                      X12_MAX_ELEMENTS - 1);
+        seg->el[count].ptr = start;
+        seg->el[count].len = (uint32_t)(p - start);
+        count++;
+        start = p + 1;
+      } else {
+        flags |= k;
+      }
+    }
+    if (p == lim) return end_of_window(t, s, avail);
+    size_t n = (size_t)(p - s);
+    seg->pos = here(t, t->off);
+    seg->is_isa = 0;
+    seg->copied = 0;
+    seg->raw.ptr = s;
+    seg->raw.len = (uint32_t)n;
+    seg->el[count].ptr = start;
+    seg->el[count].len = (uint32_t)(p - start);
+    seg->count = ++count;
+    seg->flags = flags;
+    seg->trailing_empty = count > 1 && seg->el[count - 1].len == 0;
+    if (flags & X12_SEG_NEWLINE)
+      for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n') t->line++;
+    t->segment_index++;
+    t->off += n + 1;
+    if (t->delims.terminator[0] == '\n') {
+      t->line++;
+      t->line_start = t->base + t->off;
+    }
+    if (t->off < t->len && (b[t->off] == '\r' || b[t->off] == '\n'))
+      skip_after_terminator(t);
+    return X12_TOK_SEGMENT;
+  }
+
+  /* Find the terminator. */
   const char *e;
   if (t->delims.terminator_len == 1) {
     e = memchr(s, t->delims.terminator[0], avail);
@@ -377,18 +474,7 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
       q++;
     }
   }
-  if (!e) {
-    if (!t->final) return X12_TOK_NEED_MORE;
-    size_t i;
-    for (i = 0; i < avail && is_blank((unsigned char)s[i]); i++) {
-    }
-    if (i == avail) {
-      t->off = t->len;
-      return X12_TOK_END;
-    }
-    return fail(t, X12_TOKE_UNTERMINATED, t->off,
-                "input ends inside a segment (no segment terminator)");
-  }
+  if (!e) return end_of_window(t, s, avail);
   size_t n = (size_t)(e - s);
   seg->pos = here(t, t->off);
   seg->is_isa = 0;

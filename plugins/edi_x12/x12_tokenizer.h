@@ -56,6 +56,14 @@ enum x12_tok_error {
   X12_TOKE_SEGMENT_TOO_LONG
 };
 
+/* Byte classes found in a segment (x12_segment.flags). */
+enum x12_seg_flags {
+  X12_SEG_COMPONENT = 1u << 1,  /* a component separator */
+  X12_SEG_REPETITION = 1u << 2, /* a repetition separator */
+  X12_SEG_NEWLINE = 1u << 3,    /* CR or LF */
+  X12_SEG_CONTROL = 1u << 4     /* another control character (< 0x20, 0x7f) */
+};
+
 struct x12_delimiters {
   unsigned char element;
   unsigned char component;
@@ -89,6 +97,7 @@ struct x12_segment {
   int trailing_empty;  /* ended with empty elements ("ZZ*1***~") */
   int copied;          /* spans point into the tokenizer's scratch (valid
                           until the next call), not into the input */
+  unsigned flags;      /* X12_SEG_* bits: what the segment bytes contain */
 };
 
 struct x12_tokenizer {
@@ -104,6 +113,7 @@ struct x12_tokenizer {
   int have_delims;
   int started; /* BOM / leading whitespace handled */
   struct x12_delimiters delims;
+  uint8_t cls[256]; /* byte classes for the current delimiters */
   char *scratch; /* lenient unwrapping; owned */
   size_t scratch_cap;
   /* last error */

@@ -279,7 +279,7 @@ int x12_valid_time(const char *p, uint32_t n) {
 /* Checks one non-empty simple value; returns 0 or a 723 code, and the
  * second fault (a length fault beside a character fault) in *also. */
 static uint8_t check_value(const struct x12_element_def *def, const char *p,
-                           uint32_t n, uint8_t *also) {
+                           uint32_t n, uint8_t *also, int has_control) {
   uint32_t digits = n;
   *also = 0;
   switch (def->type) {
@@ -322,7 +322,7 @@ static uint8_t check_value(const struct x12_element_def *def, const char *p,
     return len;
   }
   default: {
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; has_control && i < n; i++)
       if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) {
         *also = n < def->min ? 4 : n > def->max ? 5 : 0;
         return 6;
@@ -361,14 +361,17 @@ static int check_elements(struct x12_validator *v,
       struct x12_span e = seg->el[i];
       /* Repetitions are checked from 005010 on: partners on 4020-4060
        * often put punctuation in ISA11 and still use it as data. */
-      if (ed->type != X12_T_COMP && d->repetition && !ed->repeat && v5010 &&
-          memchr(e.ptr, d->repetition, e.len)) {
+      /* the tokenizer's byte classes say whether a scan is needed */
+      if (ed->type != X12_T_COMP && (seg->flags & X12_SEG_REPETITION) &&
+          !ed->repeat && v5010 && memchr(e.ptr, d->repetition, e.len)) {
         code = v5010 ? 12 : 6;
       } else if (ed->type != X12_T_COMP &&
+                 (seg->flags & X12_SEG_COMPONENT) &&
                  memchr(e.ptr, d->component, e.len)) {
         code = v5010 ? 13 : 6;
       } else if (ed->type != X12_T_COMP) {
-        code = check_value(ed, e.ptr, e.len, &also);
+        code = check_value(ed, e.ptr, e.len, &also,
+                           (seg->flags & (X12_SEG_CONTROL | X12_SEG_NEWLINE)) != 0);
       }
     }
     if (code) {
@@ -791,24 +794,14 @@ static void on_se(struct x12_validator *v, const struct x12_segment *seg) {
   close_set(v);
 }
 
-static int tag_syntax_ok(struct x12_span t) {
-  if (t.len < 2 || t.len > 3) return 0;
-  if (t.ptr[0] < 'A' || t.ptr[0] > 'Z') return 0;
-  for (uint32_t i = 1; i < t.len; i++) {
-    char c = t.ptr[i];
-    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return 0;
-  }
-  return 1;
-}
-
 /* A segment inside ST..SE. */
 static void on_body(struct x12_validator *v, const struct x12_segment *seg,
-                    const struct x12_delimiters *d) {
+                    const struct x12_delimiters *d, uint32_t key) {
   struct x12_set_result *s = v->set;
   uint32_t position = ++s->segments;
   struct x12_span tag = seg->el[0];
   if ((v->flags & X12_VAL_COLLECT) && collect(v, seg) < 0) v->oom = 1;
-  if (!tag_syntax_ok(tag)) {
+  if (!key) { /* x12_tag_key is 0 for a malformed tag */
     struct x12_segment_error *e = seg_error(v, seg, position, 1);
     if (e)
       snprintf(e->message, sizeof(e->message),
@@ -837,7 +830,6 @@ static void on_body(struct x12_validator *v, const struct x12_segment *seg,
     v->hl_expect = (ok ? (uint32_t)n : v->hl_expect) + 1;
   }
   if (!s->def || (v->flags & X12_VAL_NO_ELEMENTS)) return;
-  uint32_t key = x12_tag_key(tag.ptr, tag.len);
   const struct x12_segment_def *def = x12_segment_def_by_key(key);
   if (!def) {
     seg_error(v, seg, position, 1);
@@ -889,7 +881,7 @@ int x12_validator_segment(struct x12_validator *v,
   if (v->state == S_SET && key != X12_KEY('S', 'E', 0) &&
       key != X12_KEY('S', 'T', 0) && key != X12_KEY('G', 'E', 0) &&
       key != X12_KEY('G', 'S', 0) && key != X12_KEY('I', 'E', 'A')) {
-    on_body(v, seg, d); /* the hot path: one compare */
+    on_body(v, seg, d, key); /* the hot path */
     return v->oom ? -1 : 0;
   }
   switch (key) {

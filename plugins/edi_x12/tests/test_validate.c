@@ -286,6 +286,17 @@ static void test_control_characters_never_reach_our_acks(void **s) {
   char *doc = test_doc("000000101", "PO", "004010", "850", "BEG*00*SA*P1**20240514~\n");
   char *p = strstr(doc, "SENDER ");
   p[5] = 0x10;
+  /* and a sender made of nothing but control characters (second finding) */
+  char *doc2 = strdup(doc);
+  memset(strstr(doc2, "SENDE"), 0x01, 5);
+  struct capture c3, c4;
+  struct x12_decode_report rep3, rep4;
+  run(doc2, &c3, &rep3);
+  assert_non_null(strstr(c3.acks[0], "*ZZ*UNKNOWN        *"));
+  assert_int_equal(run(c3.acks[0], &c4, &rep4), 0);
+  capture_free(&c4);
+  capture_free(&c3);
+  free(doc2);
   struct capture c, c2;
   struct x12_decode_report rep, rep2;
   run(doc, &c, &rep);
