@@ -20,6 +20,8 @@ static const char usage[] =
     "                            list plugins, or print one plugin's config schema\n"
     "  convert --plugin NAME [--config FILE] --decode|--encode [IN [OUT]]\n"
     "                            run a codec plugin offline (JSON Lines of CloudEvents)\n"
+    "  status -c SITE.yaml [--json]\n"
+    "                            the running site: breakers, in-flight messages, counters\n"
     "  version                   print the version and the plugin ABI version\n"
     "\n"
     "`dray COMMAND --help` describes a command.\n";
@@ -34,6 +36,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return dray__cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "check") == 0) return dray__cmd_check(argc - 1, argv + 1);
   if (strcmp(cmd, "plugins") == 0) return dray__cmd_plugins(argc - 1, argv + 1);
+  if (strcmp(cmd, "status") == 0) return dray__cmd_status(argc - 1, argv + 1);
   if (strcmp(cmd, "convert") == 0) return dray__cmd_convert(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     if (argc > 2 && strcmp(argv[2], "--help") == 0) {

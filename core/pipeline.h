@@ -16,20 +16,19 @@
 
 #include <dray/dray.h>
 
+#include "breaker.h"
+#include "retry.h"
+
 struct dray__pipeline;
 struct dray_instance;
-
-/* Retry policy applied by the worker to DRAY_RETRY results. */
-struct dray__retry_policy {
-  int64_t base_ms; /* full-jitter exponential backoff: base 1 s */
-  int64_t cap_ms;  /* cap 300 s */
-};
 
 /* Binds the lanes' PULL sockets and connects their PUSH sockets. Caller
  * owns; NULL with the reason in err. */
 struct dray__pipeline *dray__pipeline_new(void *zctx,
                                           struct dray_instance *dest,
                                           unsigned lanes, unsigned capacity,
+                                          const struct dray__retry_policy *retry,
+                                          const struct dray__breaker_policy *breaker,
                                           char *err, size_t err_size);
 /* Starts the worker threads. 0 or -1. */
 int dray__pipeline_start(struct dray__pipeline *pl);
@@ -39,6 +38,8 @@ unsigned dray__pipeline_lane_for(const struct dray__pipeline *pl,
 /* Admission: takes one slot on a lane; -1 when the lane is full. */
 int dray__pipeline_reserve(struct dray__pipeline *pl, unsigned lane);
 void dray__pipeline_unreserve(struct dray__pipeline *pl, unsigned lane);
+/* The destination's breaker (for status and metrics). */
+struct dray__breaker *dray__pipeline_breaker(struct dray__pipeline *pl);
 /* Sends one reference of msg on a reserved lane; the pipeline owns it. */
 void dray__pipeline_push(struct dray__pipeline *pl, unsigned lane,
                          dray_msg *msg);

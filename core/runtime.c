@@ -18,6 +18,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "dedupe.h"
 #include "fsutil.h"
 #include "http_listener.h"
 #include "instance.h"
@@ -26,6 +27,7 @@
 #include "msg_internal.h"
 #include "pipeline.h"
 #include "state_store.h"
+#include "status.h"
 
 /* Routes compiled against the running instances: for each source
  * instance, its rules. Replaced whole on SIGHUP. */
@@ -51,6 +53,7 @@ struct dray__runtime {
   size_t instance_count;
   struct dray__http *http;
   struct dray__state *store;
+  struct dray__dedupe *dedupe;
   pthread_rwlock_t route_lock;
   struct route_table *routes;
   atomic_int stopping;
@@ -59,6 +62,16 @@ struct dray__runtime {
 struct dray__http *dray__runtime_http(struct dray__runtime *rt) {
   return rt->http;
 }
+
+size_t dray__runtime_instance_count(struct dray__runtime *rt) {
+  return rt->instance_count;
+}
+
+struct dray_instance *dray__runtime_instance(struct dray__runtime *rt, size_t i) {
+  return i < rt->instance_count ? rt->instances[i] : NULL;
+}
+
+const char *dray__runtime_site(struct dray__runtime *rt) { return rt->site->site; }
 
 int dray__runtime_stopping(struct dray__runtime *rt) {
   return atomic_load(&rt->stopping);
@@ -148,6 +161,28 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
     dray__metric_add(from->name, "emit_rejected", 1);
     return DRAY_REJECT;
   }
+  /* The same CloudEvent again (source + id) within the window: accepted
+   * once. */
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  if (dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
+                            dray__msg_header(msg, "id"), now_ms)) {
+    dray__metric_add(from->name, "duplicates", 1);
+    dray__log(DRAY_LOG_DEBUG, from->name, "duplicate event %s from %s accepted once",
+              dray__msg_header(msg, "id"), dray__msg_header(msg, "source"));
+    dray__msg_free(msg_p);
+    return DRAY_OK;
+  }
+  /* The idempotency key follows the message through every retry, restart
+   * and replay. Plugins set it from business identity (sender, document
+   * type, document number, version); otherwise the event's own identity. */
+  if (!dray__msg_header(msg, "idempotencykey")) {
+    char key[512];
+    snprintf(key, sizeof key, "%s/%s", dray__msg_header(msg, "source"),
+             dray__msg_header(msg, "id"));
+    dray__msg_set_header(msg, "idempotencykey", key);
+  }
   const char *type = dray__msg_header(msg, "type");
   size_t dests[64];
   unsigned lanes[64];
@@ -196,6 +231,8 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
     dray__pipeline_push(rt->instances[dests[k]]->pipeline, lanes[k],
                         dray__msg_ref(msg));
   pthread_rwlock_unlock(&rt->route_lock);
+  dray__dedupe_add(rt->dedupe, dray__msg_header(msg, "source"),
+                   dray__msg_header(msg, "id"), now_ms);
   dray__metric_add(from->name, "emitted", 1);
   dray__msg_free(msg_p); /* the emitter's reference */
   return DRAY_OK;
@@ -236,13 +273,6 @@ static void *poll_main(void *arg) {
 
 /* --- start and stop ------------------------------------------------------------ */
 
-static int is_destination(const struct dray__site *site, const char *name) {
-  for (size_t r = 0; r < site->route_count; r++)
-    for (char **t = site->routes[r].to; t && *t; t++)
-      if (strcmp(*t, name) == 0) return 1;
-  return 0;
-}
-
 static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
   struct dray__site *s = rt->site;
   char path[4096];
@@ -259,6 +289,11 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
         .tls_key_file = s->http_tls_key, .max_body_bytes = s->http_max_body};
     rt->http = dray__http_new(&opt, err, err_size);
     if (!rt->http) return -1;
+  }
+  rt->dedupe = dray__dedupe_new(s->dedupe_window_ms, s->dedupe_capacity);
+  if (!rt->dedupe) {
+    snprintf(err, err_size, "out of memory (dedupe_capacity %u)", s->dedupe_capacity);
+    return -1;
   }
   rt->zctx = zmq_ctx_new();
   if (!rt->zctx) {
@@ -278,10 +313,14 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     inst->index = i;
     inst->state_store = rt->store;
     inst->poll_interval_ms = ic->poll_interval_ms;
+    inst->financial = strcmp(ic->effects, "financial") == 0;
     rt->instances[rt->instance_count++] = inst;
-    if (is_destination(s, ic->name)) {
+    /* Every destination-capable instance gets its lanes, so a reload can
+     * route to it without a restart. */
+    if (ic->plugin->desc->kinds & DRAY_KIND_DESTINATION) {
       inst->pipeline = dray__pipeline_new(rt->zctx, inst, ic->workers,
-                                          ic->queue_capacity, err, err_size);
+                                          ic->queue_capacity, &ic->retry,
+                                          &ic->breaker, err, err_size);
       if (!inst->pipeline) return -1;
     }
     if (dray__instance_create(inst, err, err_size) != 0) return -1;
@@ -369,6 +408,7 @@ static size_t runtime_close(struct dray__runtime *rt) {
   rt->routes = NULL;
   if (rt->zctx) zmq_ctx_term(rt->zctx);
   dray__state_close(&rt->store);
+  dray__dedupe_destroy(&rt->dedupe);
   return pending;
 }
 
@@ -450,8 +490,11 @@ int dray__run(const char *config_path) {
              rt.instance_count, rt.site->route_count, (int)getpid());
   if (rt.http)
     dray__info("http listener on port %u", (unsigned)dray__http_port(rt.http));
+  char status_path[4096];
+  snprintf(status_path, sizeof status_path, "%s/status.json", rt.site->data_dir);
   for (;;) {
     struct timespec tick = {1, 0};
+    dray__status_write(&rt, status_path);
     int sig = sigtimedwait(&sigs, NULL, &tick);
     if (sig == SIGHUP) {
       runtime_reload(&rt, config_path);

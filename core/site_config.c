@@ -263,7 +263,45 @@ static void read_plugin_config(struct reader *r,
 
 static const char *const instance_keys[] = {
     "plugin", "config", "workers", "queue_capacity", "poll_interval_ms",
-    "effects", NULL};
+    "effects", "retry", "breaker", NULL};
+static const char *const retry_keys[] = {"base_ms", "cap_ms", "max_age_ms", NULL};
+static const char *const breaker_keys[] = {
+    "consecutive_failures", "window", "window_min", "failure_ratio_pct",
+    "open_ms", "open_max_ms", "half_open_probes", NULL};
+
+static void read_ms(struct reader *r, const struct dray__node *map, const char *key,
+                    unsigned max, int64_t *out) {
+  const struct dray__node *v = dray__node_get(map, key);
+  unsigned u;
+  if (v && read_uint(r, v, key, 0, max, &u) == 0) *out = u;
+}
+
+static void read_count(struct reader *r, const struct dray__node *map, const char *key,
+                       unsigned min, unsigned max, unsigned *out) {
+  const struct dray__node *v = dray__node_get(map, key);
+  if (v) read_uint(r, v, key, min, max, out);
+}
+
+static void read_policies(struct reader *r, struct dray__instance_config *ic,
+                          const struct dray__node *n) {
+  const struct dray__node *v;
+  if ((v = dray__node_get(n, "retry")) && want_kind(r, v, DRAY_NODE_MAPPING, "retry")) {
+    check_keys(r, v, "retry", retry_keys);
+    read_ms(r, v, "base_ms", 3600000, &ic->retry.base_ms);
+    read_ms(r, v, "cap_ms", 86400000, &ic->retry.cap_ms);
+    read_ms(r, v, "max_age_ms", 2592000000u, &ic->retry.max_age_ms);
+  }
+  if ((v = dray__node_get(n, "breaker")) && want_kind(r, v, DRAY_NODE_MAPPING, "breaker")) {
+    check_keys(r, v, "breaker", breaker_keys);
+    read_count(r, v, "consecutive_failures", 1, 1000, &ic->breaker.consecutive_failures);
+    read_count(r, v, "window", 1, 64, &ic->breaker.window);
+    read_count(r, v, "window_min", 1, 64, &ic->breaker.window_min);
+    read_count(r, v, "failure_ratio_pct", 1, 100, &ic->breaker.failure_ratio_pct);
+    read_ms(r, v, "open_ms", 86400000, &ic->breaker.open_ms);
+    read_ms(r, v, "open_max_ms", 86400000, &ic->breaker.open_max_ms);
+    read_count(r, v, "half_open_probes", 1, 100, &ic->breaker.half_open_probes);
+  }
+}
 
 static void read_instance(struct reader *r, struct dray__registry *reg,
                           struct dray__instance_config *ic,
@@ -274,6 +312,8 @@ static void read_instance(struct reader *r, struct dray__registry *reg,
   ic->queue_capacity = 1024;
   ic->poll_interval_ms = 200;
   ic->effects = strdup("none");
+  dray__retry_policy_default(&ic->retry);
+  dray__breaker_policy_default(&ic->breaker);
   const char *c = key->value;
   int name_ok = *c != '\0';
   for (; *c; c++)
@@ -292,6 +332,7 @@ static void read_instance(struct reader *r, struct dray__registry *reg,
     read_uint(r, v, "queue_capacity", 1, 10000000, &ic->queue_capacity);
   if ((v = dray__node_get(n, "poll_interval_ms")))
     read_uint(r, v, "poll_interval_ms", 1, 3600000, &ic->poll_interval_ms);
+  read_policies(r, ic, n);
   if ((v = dray__node_get(n, "effects"))) {
     if (want_kind(r, v, DRAY_NODE_SCALAR, "effects")) {
       if (strcmp(v->value, "none") && strcmp(v->value, "financial"))
@@ -447,7 +488,7 @@ out:
 
 static const char *const top_keys[] = {
     "site", "data_dir", "plugin_path", "log_level", "shutdown_timeout_ms",
-    "http", "instances", "routes", NULL};
+    "dedupe_window_ms", "dedupe_capacity", "http", "instances", "routes", NULL};
 static const char *const http_keys[] = {"listen", "tls_cert", "tls_key",
                                         "max_body_bytes", NULL};
 
@@ -519,6 +560,8 @@ struct dray__site *dray__site_load(const char *path,
   s->path = strdup(path);
   s->log_level = DRAY_LOG_INFO;
   s->shutdown_timeout_ms = 10000;
+  s->dedupe_window_ms = 600000;
+  s->dedupe_capacity = 262144;
   if (!want_kind(&r, root, DRAY_NODE_MAPPING, "site file")) goto out;
   check_keys(&r, root, "the site file", top_keys);
 
@@ -537,6 +580,10 @@ struct dray__site *dray__site_load(const char *path,
   }
   if ((v = dray__node_get(root, "shutdown_timeout_ms")))
     read_uint(&r, v, "shutdown_timeout_ms", 1, 3600000, &s->shutdown_timeout_ms);
+  if ((v = dray__node_get(root, "dedupe_window_ms")))
+    read_uint(&r, v, "dedupe_window_ms", 0, 604800000u, &s->dedupe_window_ms);
+  if ((v = dray__node_get(root, "dedupe_capacity")))
+    read_uint(&r, v, "dedupe_capacity", 1, 100000000, &s->dedupe_capacity);
   if ((v = dray__node_get(root, "http"))) read_http(&r, s, v);
   scan_plugins(&r, s, reg, dray__node_get(root, "plugin_path"));
 

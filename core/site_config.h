@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
+#include "breaker.h"
 #include "plugin_loader.h"
+#include "retry.h"
 #include "yaml_tree.h"
 #include "params.h"
 
@@ -30,6 +32,8 @@ struct dray__instance_config {
   unsigned queue_capacity;           /* per lane, messages (default 1024) */
   unsigned poll_interval_ms;         /* idle pause for polled sources */
   char *effects;                     /* "none" or "financial" */
+  struct dray__retry_policy retry;   /* destination retries */
+  struct dray__breaker_policy breaker; /* destination circuit breaker */
 };
 
 struct dray__route {
@@ -46,6 +50,8 @@ struct dray__site {
   char **plugin_path; /* NULL-terminated */
   int log_level;
   unsigned shutdown_timeout_ms;
+  unsigned dedupe_window_ms; /* ingress de-duplication on (source, id) */
+  unsigned dedupe_capacity;
   /* Shared HTTP listener; http_listen NULL = disabled. */
   char *http_listen;
   char *http_tls_cert;

@@ -219,7 +219,12 @@ dray__state *dray__state_open(const char *path, char *err, size_t err_size) {
     rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
     if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
       mode = sqlite3_column_text(st, 0);
-    if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+    /* ":memory:" (dray convert without --data-dir) is deliberately not
+     * durable and answers "memory". */
+    int in_memory = strcmp(path, ":memory:") == 0 && mode != NULL &&
+                    strcmp((const char *)mode, "memory") == 0;
+    if (!in_memory &&
+        (mode == NULL || strcmp((const char *)mode, "wal") != 0)) {
       if (err != NULL && err_size > 0)
         snprintf(err, err_size,
                  "state store %s: cannot enable WAL journal mode: %s", path,

@@ -36,6 +36,12 @@ static const struct dray_param params[] = {
                     "Source: register POST http_path; each body is emitted"),
     DRAY_PARAM_INIT("token", DRAY_PARAM_STRING, DRAY_PARAM_SECRET, NULL,
                     "HTTP: required bearer token (secret)"),
+    DRAY_PARAM_INIT("idempotency_prefix", DRAY_PARAM_STRING, 0, NULL,
+                    "Source: set idempotencykey PREFIX<n> on message n"),
+    DRAY_PARAM_INIT("effects_file", DRAY_PARAM_PATH, 0, NULL,
+                    "Destination: the 'other system': one line per effect (idempotency key)"),
+    DRAY_PARAM_RANGE("in_doubt_first", DRAY_PARAM_INT, 0, "0", 0, 1000,
+                     "Destination: the first N calls take effect, then answer RETRY in doubt"),
 };
 
 struct testkit {
@@ -43,6 +49,8 @@ struct testkit {
   dray_instance *inst;
   int64_t count, partitions, delay_ms, retry_first, retry_after_ms;
   const char *type, *stats_file, *log_file, *reject_type, *token;
+  const char *idem_prefix, *effects_file;
+  int64_t in_doubt_first;
   pthread_t thread;
   int thread_running;
   atomic_long emitted, backpressure, calls;
@@ -65,6 +73,9 @@ static int tk_create(const struct dray_host *host, dray_instance *inst,
   tk->log_file = host->get_string(inst, "log_file");
   tk->reject_type = host->get_string(inst, "reject_type");
   tk->token = host->get_secret(inst, "token");
+  tk->idem_prefix = host->get_string(inst, "idempotency_prefix");
+  tk->effects_file = host->get_string(inst, "effects_file");
+  tk->in_doubt_first = host->get_int(inst, "in_doubt_first", 0);
   if (tk->log_file && !(tk->log = fopen(tk->log_file, "a"))) {
     host->set_error(inst, "cannot open %s: %s", tk->log_file, strerror(errno));
     free(tk);
@@ -90,6 +101,11 @@ static void *source_main(void *arg) {
     dray_msg *m = h->msg_new(tk->inst, tk->type, body, (size_t)n);
     h->msg_set_header(m, "partitionkey", key);
     h->msg_set_header(m, "sequence", seq);
+    if (tk->idem_prefix) {
+      char idem[160];
+      snprintf(idem, sizeof idem, "%s%lld", tk->idem_prefix, (long long)i);
+      h->msg_set_header(m, "idempotencykey", idem);
+    }
     for (;;) {
       dray_status st = h->emit(tk->inst, &m);
       if (st == DRAY_OK) {
@@ -146,6 +162,22 @@ static dray_status tk_process(void *state, const dray_msg *msg) {
     h->set_error(tk->inst, "testkit: transient failure %ld", call + 1);
     return DRAY_RETRY;
   }
+  if (tk->effects_file) {
+    /* the effect happens in the other system */
+    const char *key = h->msg_header(msg, "idempotencykey");
+    FILE *f = fopen(tk->effects_file, "a");
+    if (!f) return DRAY_RETRY;
+    fprintf(f, "%s\n", key ? key : "-");
+    fclose(f);
+    if (call < tk->in_doubt_first) {
+      h->set_error(tk->inst, "testkit: timeout after sending %s", key ? key : "-");
+      h->set_in_doubt(tk->inst);
+      return DRAY_RETRY;
+    }
+    char ref[64];
+    snprintf(ref, sizeof ref, "REF-%ld", call + 1);
+    h->set_effect_reference(tk->inst, ref);
+  }
   const char *type = h->msg_type(msg);
   if (tk->reject_type && strcmp(type, tk->reject_type) == 0) {
     h->set_error(tk->inst, "testkit: type %s is rejected here", type);
@@ -200,6 +232,25 @@ static dray_status tk_encode(void *state, const dray_msg *msg, dray_buf *out) {
   return DRAY_OK;
 }
 
+#ifndef TESTKIT_NO_LOOKUP
+/* Looks the key up in the other system (the effects file). */
+static dray_status tk_lookup(void *state, const dray_msg *msg, dray_buf *reference) {
+  struct testkit *tk = state;
+  const char *key = tk->host->msg_header(msg, "idempotencykey");
+  char line[256];
+  FILE *f = tk->effects_file ? fopen(tk->effects_file, "r") : NULL;
+  if (!f) return DRAY_REJECT;
+  dray_status st = DRAY_REJECT;
+  while (key && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    if (strcmp(line, key) == 0) st = DRAY_OK;
+  }
+  fclose(f);
+  if (st == DRAY_OK) tk->host->buf_printf(reference, "found:%s", key);
+  return st;
+}
+#endif
+
 static int tk_auth(void *state, dray_http_exchange *ex) {
   struct testkit *tk = state;
   if (!tk->token) return 0;
@@ -237,7 +288,12 @@ static const struct dray_plugin testkit_desc = {
     .struct_size = sizeof(struct dray_plugin),
     .abi_major = DRAY_ABI_MAJOR,
     .abi_minor = DRAY_ABI_MINOR,
+#ifdef TESTKIT_NO_LOOKUP
+    .name = "testkit_nolookup",
+#else
     .name = "testkit",
+    .lookup = tk_lookup,
+#endif
     .version = "1.0.0",
     .description = "Test plugin: numbered source, configurable destination, line codec, HTTP",
     .kinds = DRAY_KIND_SOURCE | DRAY_KIND_DESTINATION | DRAY_KIND_CODEC,
