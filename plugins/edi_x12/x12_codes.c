@@ -77,9 +77,10 @@ static const struct x12_code roles[] = {
     {"SH", "shipper", NULL},    {"CN", "consignee", NULL},
     {"VN", "vendor", NULL},     {"SU", "supplier", NULL},
     {"RE", "remit_to", NULL},   {"SE", "seller", NULL},
-    {"PR", "payer", NULL},      {"PE", "payee", NULL},
-    {"OB", "ordered_by", NULL}, {"CA", "carrier", NULL},
-    {"SO", "sold_to", NULL},    {"II", "issuer", NULL},
+    {"PR", "payer", NULL},      {"OB", "buyer", NULL},
+    {"CA", "carrier", NULL},    {"SO", "sold_to", NULL},
+    {"II", "seller", NULL},     {"FW", "forwarder", NULL},
+    {"N1", "notify", NULL},     {"PF", "buyer", NULL},
 };
 
 const char *x12_party_role(const char *code) {

@@ -60,13 +60,16 @@ static void test_214_gives_one_milestone_per_at7_with_resolved_times(void **s) {
   json_object *m4 = json_tokener_parse(c.bodies[3]);
   assert_string_equal(c.types[0], "dray.shipment.milestone.v1");
   assert_string_equal(s_at(m1, "status"), "arrived_pickup");
-  assert_string_equal(s_at(m1, "raw.system"), "x12");
+  assert_string_equal(s_at(m1, "raw.system"), "x12.214");
+  assert_string_equal(s_at(m1, "x12_at7.time_code"), "ET");
+  assert_string_equal(s_at(m1, "tz_offset"), "-04:00");
   assert_string_equal(s_at(m1, "raw.code"), "X3");
   assert_string_equal(s_at(m1, "raw.description"), "Arrived at Pick-up Location");
   /* ET in May is daylight time */
   assert_string_equal(s_at(m1, "occurred_at"), "2024-05-14T08:15:00-04:00");
   assert_string_equal(s_at(m1, "location.city"), "CHICAGO");
-  assert_string_equal(s_at(m1, "equipment.number"), "TRL9");
+  assert_string_equal(s_at(m1, "equipment_number"), "TRL9");
+  assert_int_equal(i_at(m1, "stop_sequence"), 1);
   assert_string_equal(s_at(m1, "shipment_id"), "SHIP42");
   /* LT: the partner's local_time_zone (America/Chicago, CDT) */
   assert_string_equal(s_at(m2, "status"), "delivered");
@@ -78,6 +81,7 @@ static void test_214_gives_one_milestone_per_at7_with_resolved_times(void **s) {
   /* appointment (AT703) */
   assert_string_equal(s_at(m4, "status"), "appointment_set");
   assert_string_equal(s_at(m4, "occurred_at"), "2024-05-16T09:00:00+00:00");
+  assert_string_equal(s_at(m4, "appointment.from"), "2024-05-16T09:00:00+00:00");
   /* headers */
   assert_string_equal(c.subjects[0], "shipment/SHIP42");
   assert_string_equal(c.idem[0], "x12:SENDER:214:000000007-77-0001/1");
@@ -97,16 +101,20 @@ static void test_210_charges_are_n2_minor_units_and_totals_checked(void **s) {
   assert_int_equal(c.n, 1);
   json_object *b = json_tokener_parse(c.bodies[0]);
   assert_string_equal(c.types[0], "dray.invoice.received.v1");
-  assert_string_equal(s_at(b, "invoice_number"), "INV77");
-  assert_int_equal(i_at(b, "net_amount_due.amount_minor"), 46200);
-  assert_string_equal(s_at(b, "net_amount_due.amount"), "462.00");
-  assert_string_equal(s_at(b, "net_amount_due.currency"), "USD");
-  assert_int_equal(i_at(b, "charges[0].amount.amount_minor"), 45000);
-  assert_string_equal(s_at(b, "charges[0].description"), "Freight");
-  assert_string_equal(s_at(b, "charges[1].description"), "Fuel Surcharge");
+  assert_string_equal(s_at(b, "number"), "INV77");
+  assert_string_equal(s_at(b, "status"), "received");
+  assert_int_equal(i_at(b, "totals.payable_minor"), 46200);
+  assert_int_equal(i_at(b, "totals.net_minor"), 46200);
+  assert_string_equal(s_at(b, "currency"), "USD");
+  assert_int_equal(i_at(b, "lines[0].amount_minor"), 45000);
+  assert_string_equal(s_at(b, "lines[0].charge_code"), "base");
+  assert_string_equal(s_at(b, "lines[0].rate"), "4.5");
+  assert_string_equal(s_at(b, "lines[0].description"), "Freight");
+  assert_string_equal(s_at(b, "lines[1].charge_code"), "fuel");
   assert_true(json_object_get_boolean(at(b, "totals_consistent")));
-  assert_string_equal(s_at(b, "shipment_refs.bol"), "BOL5");
-  assert_string_equal(s_at(b, "delivery_date"), "2024-05-18");
+  assert_string_equal(s_at(b, "shipment_refs[0].bol_number"), "BOL5");
+  assert_string_equal(s_at(b, "delivered_at"), "2024-05-18T00:00:00-05:00");
+  assert_string_equal(s_at(b, "weight.unit"), "lb");
   json_object_put(b);
   capture_free(&c);
   /* a total that does not add up is flagged, not hidden */
@@ -130,18 +138,20 @@ static void test_204_gives_a_shipment_with_stops(void **s) {
             &c);
   json_object *b = json_tokener_parse(c.bodies[0]);
   assert_string_equal(c.types[0], "dray.shipment.tendered.v1");
-  assert_string_equal(s_at(b, "shipment_id"), "SHIP42");
+  assert_string_equal(s_at(b, "id"), "SHIP42");
   assert_string_equal(s_at(b, "carrier.scac"), "ABCD");
   assert_string_equal(s_at(b, "payment_method"), "prepaid");
   assert_string_equal(s_at(b, "purpose"), "original");
-  assert_string_equal(s_at(b, "dates.respond_by"), "2024-05-13T16:00:00-05:00");
+  assert_string_equal(s_at(b, "tender.respond_by"), "2024-05-13T16:00:00-05:00");
+  assert_string_equal(s_at(b, "tender.response"), "pending");
   assert_string_equal(s_at(b, "stops[0].type"), "pickup");
-  assert_string_equal(s_at(b, "stops[0].scheduled_pickup"), "2024-05-14T08:00:00-05:00");
+  assert_int_equal(i_at(b, "stops[0].sequence"), 1);
+  assert_string_equal(s_at(b, "stops[0].appointment.from"), "2024-05-14T08:00:00-05:00");
   assert_string_equal(s_at(b, "stops[0].location.address.city"), "DALLAS");
   assert_string_equal(s_at(b, "stops[0].orders[0].po_number"), "PO998");
   assert_string_equal(s_at(b, "stops[1].type"), "delivery");
-  assert_string_equal(s_at(b, "stops[1].scheduled_delivery"), "2024-05-15T14:00:00-04:00");
-  assert_int_equal(i_at(b, "totals.charge.amount_minor"), 150000);
+  assert_string_equal(s_at(b, "stops[1].appointment.from"), "2024-05-15T14:00:00-04:00");
+  assert_int_equal(i_at(b, "tender.rate.amount_minor"), 150000);
   json_object_put(b);
   capture_free(&c);
 }
@@ -152,8 +162,9 @@ static void test_990_gives_the_tender_response(void **s) {
   decode_ok("GF", "990", "B1*ABCD*SHIP42*20240514*D~\nK1*NO CAPACITY~\n", &c);
   json_object *b = json_tokener_parse(c.bodies[0]);
   assert_string_equal(c.types[0], "dray.shipment.tender_response.v1");
-  assert_string_equal(s_at(b, "response"), "declined");
-  assert_string_equal(s_at(b, "remarks[0]"), "NO CAPACITY");
+  assert_string_equal(s_at(b, "tender.response"), "declined");
+  assert_string_equal(s_at(b, "tender.decline_reason"), "NO CAPACITY");
+  assert_string_equal(s_at(b, "notes[0]"), "NO CAPACITY");
   json_object_put(b);
   capture_free(&c);
 }
@@ -170,23 +181,25 @@ static void test_856_keeps_the_shipment_order_pack_item_hierarchy(void **s) {
             &c);
   json_object *b = json_tokener_parse(c.bodies[0]);
   assert_string_equal(c.types[0], "dray.shipment.created.v1");
-  assert_string_equal(s_at(b, "asn_number"), "ASN1");
+  assert_string_equal(s_at(b, "asn_no"), "ASN1");
   assert_string_equal(s_at(b, "carrier.scac"), "ABCD");
-  assert_string_equal(s_at(b, "bol"), "BOL1");
+  assert_string_equal(s_at(b, "bol_number"), "BOL1");
   assert_string_equal(s_at(b, "weight.value"), "120.5");
-  assert_string_equal(s_at(b, "orders[0].po_number"), "PO77");
-  assert_string_equal(s_at(b, "handling_units[0].sscc"), "00123456789012345678");
-  assert_int_equal(json_object_array_length(at(b, "handling_units[0].items")), 2);
-  assert_string_equal(s_at(b, "lines[0].order_ref"), "PO77");
-  assert_string_equal(s_at(b, "lines[0].sscc"), "00123456789012345678");
-  assert_string_equal(s_at(b, "lines[0].item_ids.upc"), "040123456789");
-  assert_int_equal(i_at(b, "lines[1].qty"), 6);
+  assert_string_equal(s_at(b, "weight.unit"), "lb");
+  assert_string_equal(s_at(b, "ship_date"), "2024-05-14T09:00:00-05:00");
+  assert_string_equal(s_at(b, "order_refs[0].po_number"), "PO77");
+  assert_string_equal(s_at(b, "packages[0].sscc"), "123456789012345678");
+  assert_int_equal(json_object_array_length(at(b, "packages[0].lines")), 2);
+  assert_string_equal(s_at(b, "packages[0].lines[0].order_ref.po_number"), "PO77");
+  assert_string_equal(s_at(b, "packages[0].lines[0].item_ids.upc"), "040123456789");
+  assert_string_equal(s_at(b, "packages[0].lines[0].item_ids.buyer"), "MAT-1");
+  assert_int_equal(i_at(b, "packages[0].lines[1].qty"), 6);
   assert_string_equal(c.subjects[0], "shipment/ASN1");
   json_object_put(b);
   capture_free(&c);
 }
 
-static void test_850_money_is_minor_units_only_when_exact(void **s) {
+static void test_850_prices_are_integer_minor_units_with_price_per(void **s) {
   (void)s;
   struct capture c;
   decode_ok("PO", "850",
@@ -195,10 +208,15 @@ static void test_850_money_is_minor_units_only_when_exact(void **s) {
             &c);
   json_object *b = json_tokener_parse(c.bodies[0]);
   assert_string_equal(s_at(b, "currency"), "EUR");
-  assert_int_equal(i_at(b, "lines[0].unit_price.amount_minor"), 925);
-  assert_string_equal(s_at(b, "lines[1].unit_price.amount"), "3.535");
-  assert_null(at(b, "lines[1].unit_price.amount_minor"));
-  assert_int_equal(i_at(b, "total.amount_minor"), 9604);
+  assert_int_equal(i_at(b, "lines[0].unit_price_minor"), 925);
+  assert_null(at(b, "lines[0].price_per"));
+  assert_int_equal(i_at(b, "lines[0].amount_minor"), 9250);
+  /* 3.535 is 3535 minor units per 10 */
+  assert_int_equal(i_at(b, "lines[1].unit_price_minor"), 3535);
+  assert_int_equal(i_at(b, "lines[1].price_per"), 10);
+  assert_int_equal(i_at(b, "lines[1].amount_minor"), 354);
+  assert_int_equal(i_at(b, "totals.amount_minor"), 9604);
+  assert_string_equal(s_at(b, "order_no"), "PO77");
   assert_string_equal(s_at(b, "order_date"), "2024-05-14");
   json_object_put(b);
   capture_free(&c);
@@ -225,7 +243,7 @@ int main(void) {
       cmocka_unit_test(test_204_gives_a_shipment_with_stops),
       cmocka_unit_test(test_990_gives_the_tender_response),
       cmocka_unit_test(test_856_keeps_the_shipment_order_pack_item_hierarchy),
-      cmocka_unit_test(test_850_money_is_minor_units_only_when_exact),
+      cmocka_unit_test(test_850_prices_are_integer_minor_units_with_price_per),
       cmocka_unit_test(test_time_resolution_follows_us_daylight_saving_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,7 +132,7 @@ static void test_encode_uses_increasing_per_partner_control_numbers(void **s) {
   const char *cfg[] = {"partner_id", "ACME", "our_id", "DRAY", "segment_newline", "false", NULL};
   struct env e;
   env_open(&e, cfg);
-  const char *body = "{\"shipment_id\":\"S1\",\"response\":\"accepted\",\"carrier\":{\"scac\":\"ABCD\"}}";
+  const char *body = "{\"id\":\"S1\",\"tender\":{\"response\":\"accepted\"},\"carrier\":{\"scac\":\"ABCD\"}}";
   dray_msg *m = e.h->msg_new(dray_mock_host_instance(e.mh), "dray.shipment.tender_response.v1",
                              body, strlen(body));
   dray_buf *out = dray_mock_buf_new();
@@ -230,7 +230,7 @@ static void test_process_writes_the_document_atomically(void **s) {
   const char *cfg[] = {"transport", "file", "outbound_dir", base, "partner_id", "ACME", NULL};
   struct env e;
   env_open(&e, cfg);
-  const char *body = "{\"shipment_id\":\"S1\",\"response\":\"declined\",\"carrier\":{\"scac\":\"ABCD\"}}";
+  const char *body = "{\"id\":\"S1\",\"tender\":{\"response\":\"declined\"},\"carrier\":{\"scac\":\"ABCD\"}}";
   dray_msg *m = e.h->msg_new(dray_mock_host_instance(e.mh), "dray.shipment.tender_response.v1",
                              body, strlen(body));
   assert_int_equal(e.p->process(e.state, m), DRAY_OK);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <dray-sdk/validate.h>
+
 #include "x12_ack.h"
 #include "x12_decode.h"
 
@@ -55,11 +57,17 @@ struct capture {
   char *acks[8];
   int nacks;
   int counters;
+  char schema_error[512]; /* first body that fails its canonical schema */
 };
 
 static inline int capture_emit(void *ctx, const struct x12_out_msg *m) {
   struct capture *c = ctx;
+  char err[400];
   if (c->n >= 64) return -1;
+  /* every mapped body must be valid against docs/schemas */
+  if (!c->schema_error[0] &&
+      dray_validate_body(m->type, m->body, m->body_len, err, sizeof(err)) != 0)
+    snprintf(c->schema_error, sizeof(c->schema_error), "%s: %s", m->type, err);
   c->types[c->n] = strdup(m->type);
   c->bodies[c->n] = strndup(m->body, m->body_len);
   c->subjects[c->n] = strdup(m->subject);
@@ -100,7 +108,9 @@ static inline int test_decode(const char *doc, size_t len, unsigned flags,
       .ack_kind = X12_ACK_AUTO, .ta1 = 1, .hold_until_iea = 1, .ctx = c,
       .emit = capture_emit, .ack = capture_ack, .count = capture_count,
       .ack_date8 = "20240515", .ack_time4 = "1200"};
-  return x12_decode_buffer(doc, len, "test.edi", &o, rep);
+  int r = x12_decode_buffer(doc, len, "test.edi", &o, rep);
+  if (c->schema_error[0]) fail_msg("schema: %s", c->schema_error);
+  return r;
 }
 
 #endif
