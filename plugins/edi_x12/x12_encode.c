@@ -340,8 +340,10 @@ static int enc_810(struct x12_writer *w, json_object *b, char *err,
     if (line_no) snprintf(ln, sizeof(ln), "%s", line_no);
     else snprintf(ln, sizeof(ln), "%zu", i + 1);
     sum += gi(l, "amount_minor", 0);
-    /* allowance/charge lines without a quantity go out as SAC */
-    if (!get(l, "qty") && !get(l, "unit_price_minor") && gs(l, "x12_code")) {
+    /* allowance/charge lines without a quantity and with an SAC code
+     * (1300, 4 characters) go out as SAC; other charges as IT1 lines */
+    if (!get(l, "qty") && !get(l, "unit_price_minor") && gs(l, "x12_code") &&
+        strlen(gs(l, "x12_code")) == 4) {
       long long a = gi(l, "amount_minor", 0);
       x12w_begin(w, "SAC");
       x12w_el(w, a < 0 ? "A" : "C");
