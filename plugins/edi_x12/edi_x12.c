@@ -614,10 +614,13 @@ out:
   return rc;
 }
 
-/* --- AS2 receive: called by as2_receive.c with a decrypted payload ---------- */
+/* --- AS2 receive: called by as2.c with a decrypted payload ----------------- */
 
-int edi_x12_receive_payload(void *state, const void *payload, size_t len,
-                            const char *origin, char *err, size_t err_size);
+struct as2 *edi_x12_as2(void *plugin_state);
+struct as2 *edi_x12_as2(void *plugin_state) {
+  return ((struct edi_x12 *)plugin_state)->as2;
+}
+
 int edi_x12_receive_payload(void *state, const void *payload, size_t len,
                             const char *origin, char *err, size_t err_size) {
   struct edi_x12 *st = state;
