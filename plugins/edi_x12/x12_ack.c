@@ -56,12 +56,17 @@ static void set_ack(struct x12_writer *w, const struct x12_set_result *s,
   x12w_end(w);
 }
 
-/* An ID we can echo: printable and not blank, else the fallback. */
-static const char *usable(const char *id, const char *fallback) {
+/* An ID we can echo: printable, not blank, no delimiter of the writer,
+ * else the fallback. */
+static const char *usable(const struct x12_writer *w, const char *id,
+                          const char *fallback) {
   int visible = 0;
   if (!id) return fallback;
   for (const char *c = id; *c; c++) {
-    if ((unsigned char)*c < 0x20 || *c == 0x7f) return fallback;
+    unsigned char u = (unsigned char)*c;
+    if (u < 0x20 || u == 0x7f || u == w->d.element || u == w->d.component ||
+        u == w->d.repetition || u == w->d.terminator[0])
+      return fallback;
     if (*c != ' ') visible = 1;
   }
   return visible ? id : fallback;
@@ -94,9 +99,9 @@ int x12_ack_build(const struct x12_interchange_result *ic,
 #define OR(a, b) ((a) && (a)[0] ? (a) : (b))
   struct x12_isa_fields f = {
       .sender_qual = o->our_qual ? o->our_qual : qual_or_zz(ic->isa07),
-      .sender_id = OR(o->our_id, usable(ic->isa08, "UNKNOWN")),
+      .sender_id = OR(o->our_id, usable(w, ic->isa08, "UNKNOWN")),
       .receiver_qual = qual_or_zz(ic->isa05),
-      .receiver_id = usable(ic->isa06, "UNKNOWN"),
+      .receiver_id = usable(w, ic->isa06, "UNKNOWN"),
       .date6 = o->date8 + 2,
       .time4 = o->time4,
       .version = any999 ? "00501" : "00401",

@@ -338,6 +338,15 @@ static void test_ta1_for_a_bad_qualifier_uses_zz(void **s) {
   assert_int_equal(run(c.acks[0], &c2, &rep2), 0);
   capture_free(&c2);
   capture_free(&c);
+  /* third finding: a receiver ID that is one of our delimiters */
+  const char *doc2 = "ISA*00**00**R*S*ZZ*^*240514*0832*U*00401*000000001*0*P*>~"
+                     "IEA*0*000000001~";
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(test_decode(doc2, strlen(doc2), X12_TOK_LENIENT, &c, &rep), 1);
+  assert_non_null(strstr(c.acks[0], "*ZZ*UNKNOWN        *"));
+  assert_int_equal(run(c.acks[0], &c2, &rep2), 0);
+  capture_free(&c2);
+  capture_free(&c);
 }
 
 int main(void) {
