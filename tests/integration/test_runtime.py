@@ -203,30 +203,50 @@ routes:
         self.assertEqual(down["breaker"], "open")
         self.assertEqual(down["metrics"]["breaker_opened"], 1)
         self.assertEqual(down["metrics"]["retries"], 5)
-        self.assertEqual(site.stop(), 1)  # the message is still undelivered
-        self.assertIn("shutdown while the circuit breaker was open", site.text())
+        self.assertEqual(site.stop(), 0)  # the message is safe in the journal
+        self.assertIn("stays in the journal (shutdown while the circuit breaker was open)", site.text())
         self.assertEqual(dray("status", "-c", site.path).returncode, 1)
 
-    def test_sigterm_drains_within_the_deadline_and_reports_what_is_left(self):
-        site = Site("""
+    SLOW_SITE = """
 site: it
 data_dir: data
 shutdown_timeout_ms: 300
 instances:
-  gen: { plugin: testkit, config: { count: 30 } }
+  gen: { plugin: testkit, config: { count: COUNT } }
   slow: { plugin: testkit, queue_capacity: 100, config: { log_file: slow.log, delay_ms: 100 } }
 routes:
-  - { from: gen, to: slow }
-""").start()
+  - { from: gen, to: slow, delivery: CLASS }
+"""
+
+    def test_sigterm_drains_within_the_deadline_and_the_journal_keeps_the_rest(self):
+        site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "durable")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
         started = time.monotonic()
-        code = site.stop()
+        self.assertEqual(site.stop(), 0)
         self.assertLess(time.monotonic() - started, 3 * SLOW, "stopped near the deadline")
-        self.assertEqual(code, 1, "undelivered messages make a non-zero exit")
         delivered = len(site.lines("slow.log"))
-        undelivered = site.text().count("not delivered")
         self.assertLess(delivered, 30)
-        self.assertEqual(delivered + undelivered, 30, "every message is delivered or reported")
+        self.assertEqual(site.text().count("stays in the journal"), 30 - delivered)
+        # the next start delivers the rest from the journal
+        site.write(self.SLOW_SITE.replace("COUNT", "0").replace("CLASS", "durable"))
+        site.start()
+        wait_for(lambda: len({r[1] for r in site.lines("slow.log")}) == 30, what="all 30")
+        self.assertEqual(site.stop(), 0)
+        self.assertIn(f"journal: {30 - delivered} messages not finished", site.text())
+        seqs = [int(r[1]) for r in site.lines("slow.log")]
+        self.assertEqual(sorted(set(seqs)), list(range(30)), "nothing lost")
+        self.assertLessEqual(len(seqs) - 30, 1, "at most the message in hand is repeated")
+
+    def test_memory_class_loses_what_is_in_flight_and_says_so(self):
+        site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "memory")).start()
+        wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        self.assertEqual(site.stop(), 1)
+        lost = site.text().count("(memory delivery class)")
+        self.assertEqual(lost + len(site.lines("slow.log")), 30)
+        self.assertFalse(os.listdir(site.p("data", "journal")) and
+                         any(f.endswith(".seg") and os.path.getsize(site.p("data", "journal", f)) > 0
+                             for f in os.listdir(site.p("data", "journal"))),
+                         "memory-class messages are not journaled")
 
     def test_unrouted_types_are_reported(self):
         site = Site("""
@@ -284,6 +304,79 @@ routes:
         self.assertEqual(site.stop(), 0)
         self.assertEqual(sorted(self.effects(site)), ["INV-0", "INV-1", "INV-2"])
         self.assertIn("already committed (reference REF-", site.text())
+
+
+class DeadLetters(unittest.TestCase):
+    SITE = """
+site: it
+data_dir: data
+instances:
+  gen: { plugin: testkit, config: { count: 3, type: dray.order.created.v1, idempotency_prefix: "PO-" } }
+  picky: { plugin: testkit, config: { log_file: picky.log REJECT } }
+routes:
+  - { from: gen, to: picky }
+"""
+
+    def test_list_show_replay_purge_online_and_offline(self):
+        site = Site(self.SITE.replace("REJECT", ", reject_type: dray.order.created.v1")).start()
+        wait_for(lambda: site.text().count("dead letter:") == 3, what="3 dead letters")
+        # online: the running site answers
+        r = dray("dlq", "list", "-c", site.path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), 4)  # header + 3
+        self.assertIn("rejected", r.stdout)
+        rows = [json.loads(l) for l in dray("dlq", "list", "-c", site.path, "--json").stdout.splitlines()]
+        self.assertEqual(len(rows), 3)
+        ctx = rows[0]["context"]
+        self.assertEqual(ctx["instance"], "picky")
+        self.assertEqual(ctx["plugin"], "testkit")
+        self.assertEqual(ctx["plugin_version"], "1.0.0")
+        self.assertEqual(ctx["error_class"], "rejected")
+        self.assertEqual(ctx["attempts"], 1)
+        self.assertIn("is rejected here", ctx["error"])
+        self.assertRegex(ctx["idempotency_key"], r"^PO-\d$")
+        self.assertEqual(rows[0]["message"]["type"], "dray.order.created.v1")
+        first_id = rows[0]["context"]["id"]
+        show = dray("dlq", "show", "-c", site.path, "--id", first_id)
+        self.assertEqual(show.returncode, 0)
+        self.assertIn('"id": "%s"' % first_id, show.stdout)
+        self.assertEqual(dray("dlq", "purge", "-c", site.path).returncode, 2, "purge needs a filter")
+        purged = dray("dlq", "purge", "-c", site.path, "--id", first_id)
+        self.assertEqual(purged.returncode, 0, purged.stderr)
+        self.assertIn("purged", purged.stdout)
+        self.assertEqual(site.stop(), 0)
+        # offline: the command opens the spools itself
+        r = dray("dlq", "list", "-c", site.path, "--class", "rejected")
+        self.assertEqual(len(r.stdout.splitlines()), 3)  # header + 2
+        # fix the destination, replay with the same ids and keys, start again
+        site.write(self.SITE.replace("REJECT", "").replace("count: 3", "count: 0"))
+        r = dray("dlq", "replay", "-c", site.path, "--all")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("replayed 2 of 2", r.stderr)
+        site.start()
+        wait_for(lambda: len(site.lines("picky.log")) == 2, what="2 replayed deliveries")
+        self.assertEqual(site.stop(), 0)
+        replayed_ids = {row[3] for row in site.lines("picky.log")}
+        self.assertEqual(replayed_ids, {row["context"]["id"] for row in rows[1:]})
+        self.assertEqual(len(dray("dlq", "list", "-c", site.path).stdout.splitlines()), 1)
+
+    def test_replaying_an_in_doubt_effect_never_doubles_it(self):
+        site = Site("""
+site: it
+data_dir: data
+instances:
+  gen: { plugin: testkit, config: { count: 1, idempotency_prefix: "INV-" } }
+  erp: { plugin: testkit_nolookup, effects: financial,
+         config: { effects_file: effects.log, in_doubt_first: 1 } }
+routes:
+  - { from: gen, to: erp }
+""").start()
+        wait_for(lambda: "dead letter:" in site.text(), what="the parked effect")
+        r = dray("dlq", "replay", "-c", site.path, "--class", "in_doubt")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_for(lambda: site.text().count("dead letter:") == 2, what="parked again")
+        self.assertEqual(site.stop(), 0)
+        self.assertEqual(site.lines("effects.log"), [["INV-0"]], "one effect, never two")
 
 
 class Http(unittest.TestCase):

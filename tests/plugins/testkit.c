@@ -4,6 +4,8 @@
  * of one message per text line, and an HTTP route that emits.
  * Everything it sees is written to files the tests read. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,6 +44,10 @@ static const struct dray_param params[] = {
                     "Destination: the 'other system': one line per effect (idempotency key)"),
     DRAY_PARAM_RANGE("in_doubt_first", DRAY_PARAM_INT, 0, "0", 0, 1000,
                      "Destination: the first N calls take effect, then answer RETRY in doubt"),
+    DRAY_PARAM_INIT("oracle_dir", DRAY_PARAM_PATH, 0, NULL,
+                    "Reliability oracle: the source records acknowledged emits (acked.log) "
+                    "and resumes after them; the destination checks payloads and records "
+                    "deliveries (delivered.log)"),
 };
 
 struct testkit {
@@ -49,13 +55,72 @@ struct testkit {
   dray_instance *inst;
   int64_t count, partitions, delay_ms, retry_first, retry_after_ms;
   const char *type, *stats_file, *log_file, *reject_type, *token;
-  const char *idem_prefix, *effects_file;
+  const char *idem_prefix, *effects_file, *oracle_dir;
+  int acked_fd, delivered_fd;
+  int64_t first;
   int64_t in_doubt_first;
   pthread_t thread;
   int thread_running;
   atomic_long emitted, backpressure, calls;
   FILE *log;
 };
+
+/* --- the reliability oracle ------------------------------------------------
+ * Message n has id and idempotency key "oracle-<n>" and a body whose pad is
+ * derived from n, so the destination can tell a damaged payload. The source
+ * appends n to acked.log once emit said OK (write(2): survives kill -9)
+ * and resumes after the highest; the destination appends "n ok" or
+ * "n mismatch" to delivered.log. */
+
+static void oracle_pad(int64_t n, char out[33]) {
+  uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < 32; i++) {
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    out[i] = "0123456789abcdef"[h >> 60];
+  }
+  out[32] = '\0';
+}
+
+static int oracle_open(struct testkit *tk) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/acked.log", tk->oracle_dir);
+  FILE *f = fopen(path, "r");
+  long long n, max = -1;
+  if (f) {
+    while (fscanf(f, "%lld", &n) == 1)
+      if (n > max) max = n;
+    fclose(f);
+  }
+  tk->first = max + 1;
+  tk->acked_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  snprintf(path, sizeof path, "%s/delivered.log", tk->oracle_dir);
+  tk->delivered_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  return tk->acked_fd >= 0 && tk->delivered_fd >= 0 ? 0 : -1;
+}
+
+static void oracle_line(int fd, const char *fmt, long long n, const char *word) {
+  char line[96];
+  int len = snprintf(line, sizeof line, fmt, n, word);
+  if (write(fd, line, (size_t)len) != len) abort(); /* the oracle must not lie */
+}
+
+static void oracle_check(struct testkit *tk, const dray_msg *msg) {
+  size_t len;
+  const char *body = tk->host->msg_body(msg, &len);
+  long long n = -1;
+  char pad[64] = "", want[33];
+  if (sscanf(body, "{\"n\":%lld,\"pad\":\"%32[0-9a-f]\"}", &n, pad) != 2) {
+    oracle_line(tk->delivered_fd, "%lld %s\n", -1, "mismatch");
+    return;
+  }
+  oracle_pad(n, want);
+  char id[48];
+  snprintf(id, sizeof id, "oracle-%lld", n);
+  const char *got_id = tk->host->msg_header(msg, "id");
+  int ok = strcmp(pad, want) == 0 && got_id && strcmp(got_id, id) == 0;
+  oracle_line(tk->delivered_fd, "%lld %s\n", n, ok ? "ok" : "mismatch");
+}
 
 static int tk_create(const struct dray_host *host, dray_instance *inst,
                      void **state) {
@@ -76,6 +141,13 @@ static int tk_create(const struct dray_host *host, dray_instance *inst,
   tk->idem_prefix = host->get_string(inst, "idempotency_prefix");
   tk->effects_file = host->get_string(inst, "effects_file");
   tk->in_doubt_first = host->get_int(inst, "in_doubt_first", 0);
+  tk->oracle_dir = host->get_string(inst, "oracle_dir");
+  tk->acked_fd = tk->delivered_fd = -1;
+  if (tk->oracle_dir && oracle_open(tk) != 0) {
+    host->set_error(inst, "oracle_dir %s: %s", tk->oracle_dir, strerror(errno));
+    free(tk);
+    return -1;
+  }
   if (tk->log_file && !(tk->log = fopen(tk->log_file, "a"))) {
     host->set_error(inst, "cannot open %s: %s", tk->log_file, strerror(errno));
     free(tk);
@@ -93,14 +165,27 @@ static void sleep_ms(int64_t ms) {
 static void *source_main(void *arg) {
   struct testkit *tk = arg;
   const struct dray_host *h = tk->host;
-  for (int64_t i = 0; i < tk->count && !h->stop_requested(tk->inst); i++) {
+  for (int64_t i = tk->first; i < tk->count && !h->stop_requested(tk->inst); i++) {
     char body[128], key[32], seq[32];
-    int n = snprintf(body, sizeof body, "{\"n\":%lld}", (long long)i);
+    int n;
+    if (tk->oracle_dir) {
+      char pad[33];
+      oracle_pad(i, pad);
+      n = snprintf(body, sizeof body, "{\"n\":%lld,\"pad\":\"%s\"}", (long long)i, pad);
+    } else {
+      n = snprintf(body, sizeof body, "{\"n\":%lld}", (long long)i);
+    }
     snprintf(key, sizeof key, "p%lld", (long long)(i % tk->partitions));
     snprintf(seq, sizeof seq, "%020lld", (long long)i);
     dray_msg *m = h->msg_new(tk->inst, tk->type, body, (size_t)n);
     h->msg_set_header(m, "partitionkey", key);
     h->msg_set_header(m, "sequence", seq);
+    if (tk->oracle_dir) {
+      char id[48];
+      snprintf(id, sizeof id, "oracle-%lld", (long long)i);
+      h->msg_set_header(m, "id", id);
+      h->msg_set_header(m, "idempotencykey", id);
+    }
     if (tk->idem_prefix) {
       char idem[160];
       snprintf(idem, sizeof idem, "%s%lld", tk->idem_prefix, (long long)i);
@@ -110,6 +195,7 @@ static void *source_main(void *arg) {
       dray_status st = h->emit(tk->inst, &m);
       if (st == DRAY_OK) {
         atomic_fetch_add(&tk->emitted, 1);
+        if (tk->oracle_dir) oracle_line(tk->acked_fd, "%lld%s\n", (long long)i, "");
         break;
       }
       if (st != DRAY_RETRY || h->stop_requested(tk->inst)) {
@@ -149,6 +235,8 @@ static void tk_stop(void *state) {
 static void tk_destroy(void *state) {
   struct testkit *tk = state;
   if (tk->log) fclose(tk->log);
+  if (tk->acked_fd >= 0) close(tk->acked_fd);
+  if (tk->delivered_fd >= 0) close(tk->delivered_fd);
   free(tk);
 }
 
@@ -162,7 +250,9 @@ static dray_status tk_process(void *state, const dray_msg *msg) {
     h->set_error(tk->inst, "testkit: transient failure %ld", call + 1);
     return DRAY_RETRY;
   }
+  if (tk->oracle_dir && !tk->effects_file) oracle_check(tk, msg);
   if (tk->effects_file) {
+    if (tk->oracle_dir) oracle_check(tk, msg);
     /* the effect happens in the other system */
     const char *key = h->msg_header(msg, "idempotencykey");
     FILE *f = fopen(tk->effects_file, "a");
