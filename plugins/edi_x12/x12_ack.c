@@ -14,8 +14,31 @@ static void codes(struct x12_writer *w, const uint8_t *c, uint8_t n) {
   for (uint8_t i = 0; i < n; i++) x12w_elf(w, "%u", c[i]);
 }
 
+/* Echoed values must be valid in the ack itself: an AK2 needs ST01 of 3
+ * alphanumerics and ST02 of 4-9 printable characters; an AK1 a GS01 from
+ * the 479 list. Sets or groups whose identifiers cannot be echoed are left
+ * out of the AK2 loops (still counted in AK9) or of the 997. */
+static int echoable(const char *s, size_t min, size_t max, int alnum) {
+  size_t n = strlen(s);
+  if (n < min || n > max) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x21 || c > 0x7e) return 0;
+    if (alnum && !((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return 0;
+    if (strchr("*>~^|:", c)) return 0;
+  }
+  return 1;
+}
+
+static int gs01_ok(const char *gs01) {
+  const struct x12_segment_def *ak1 = x12_segment_def_find("AK1", 3);
+  return strlen(gs01) == 2 && ak1 && ak1->count &&
+         x12_element_code_ok(&ak1->el[0], gs01, 2);
+}
+
 static void set_ack(struct x12_writer *w, const struct x12_set_result *s,
                     int k999) {
+  if (!echoable(s->st01, 3, 3, 1) || !echoable(s->st02, 4, 9, 0)) return;
   x12w_begin(w, "AK2");
   x12w_el(w, s->st01);
   x12w_el(w, s->st02);
@@ -23,8 +46,15 @@ static void set_ack(struct x12_writer *w, const struct x12_set_result *s,
   x12w_end(w);
   for (uint16_t i = 0; i < s->nerrors; i++) {
     const struct x12_segment_error *e = &s->errors[i];
+    /* AK301 is 2-3 alphanumerics: an unreadable tag is echoed as far as
+     * it can be, else as "ZZ" */
+    char id[4];
+    size_t k = 0;
+    for (const char *c = e->id; *c && k < 3; c++)
+      if ((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')) id[k++] = *c;
+    id[k] = '\0';
     x12w_begin(w, k999 ? "IK3" : "AK3");
-    x12w_el(w, e->id);
+    x12w_el(w, k >= 2 ? id : "ZZ");
     x12w_elf(w, "%u", e->position);
     x12w_el(w, NULL);
     x12w_elf(w, "%u", e->code);
@@ -88,7 +118,9 @@ int x12_ack_build(const struct x12_interchange_result *ic,
   uint32_t nack = 0;
   if (ic->ta1_status != 'R' && o->kind != X12_ACK_NONE)
     for (uint32_t g = 0; g < ic->ngroups; g++)
-      if (strcmp(ic->groups[g].gs01, "FA") != 0) nack++;
+      if (strcmp(ic->groups[g].gs01, "FA") != 0 && gs01_ok(ic->groups[g].gs01) &&
+          echoable(ic->groups[g].gs06, 1, 9, 1))
+        nack++;
   if (!want_ta1 && nack == 0) return 0;
 
   int any999 = 0;
@@ -130,8 +162,9 @@ int x12_ack_build(const struct x12_interchange_result *ic,
     groups_out = 1;
     x12w_begin(w, "GS");
     x12w_el(w, "FA");
-    x12w_el(w, f.sender_id);
-    x12w_el(w, f.receiver_id);
+    /* GS02/GS03 are 2-15 characters; a shorter ISA ID cannot be used */
+    x12w_el(w, strlen(f.sender_id) >= 2 ? f.sender_id : "UNKNOWN");
+    x12w_el(w, strlen(f.receiver_id) >= 2 ? f.receiver_id : "UNKNOWN");
     x12w_el(w, o->date8);
     x12w_el(w, o->time4);
     x12w_elf(w, "%ld", o->gs06);
@@ -141,7 +174,8 @@ int x12_ack_build(const struct x12_interchange_result *ic,
     uint32_t st = 0;
     for (uint32_t gi = 0; gi < ic->ngroups; gi++) {
       const struct x12_group_result *g = &ic->groups[gi];
-      if (strcmp(g->gs01, "FA") == 0) continue;
+      if (strcmp(g->gs01, "FA") == 0 || !gs01_ok(g->gs01) || !echoable(g->gs06, 1, 9, 1))
+        continue;
       int k999 = group_kind(g, o->kind) == X12_ACK_999;
       char stn[10];
       snprintf(stn, sizeof(stn), "%04u", ++st);

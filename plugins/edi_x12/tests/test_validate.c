@@ -349,6 +349,27 @@ static void test_ta1_for_a_bad_qualifier_uses_zz(void **s) {
   capture_free(&c);
 }
 
+/* Fuzzer finding: a one-character receiver ID became our GS02, and a bad
+ * ST02 was echoed into AK202; both made our own 997 invalid. */
+static void test_997_never_echoes_values_it_cannot_carry(void **s) {
+  (void)s;
+  char *doc = test_doc("000000101", "PO", "004010", "850", "BEG*00*SA*P1**20240514~\n");
+  memcpy(strstr(doc, "RECEIVER       "), "R              ", 15);
+  char *st = strstr(doc, "ST*850*0001~");
+  memcpy(st, "ST*850*01~~~", 12); /* ST02 too short; "~~" are empty segments */
+  struct capture c, c2;
+  struct x12_decode_report rep, rep2;
+  assert_int_equal(run(doc, &c, &rep), 1);
+  assert_int_equal(c.nacks, 1);
+  assert_non_null(strstr(c.acks[0], "GS*FA*UNKNOWN*SENDER*"));
+  assert_null(strstr(c.acks[0], "AK2*"));
+  assert_non_null(strstr(c.acks[0], "AK9*R*1*1*0~"));
+  assert_int_equal(run(c.acks[0], &c2, &rep2), 0);
+  capture_free(&c2);
+  capture_free(&c);
+  free(doc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iea02_mismatch_is_rejected_with_ta1_001),
@@ -374,6 +395,7 @@ int main(void) {
       cmocka_unit_test(test_control_characters_never_reach_our_acks),
       cmocka_unit_test(test_ta1_for_a_bad_isa_date_carries_a_valid_date),
       cmocka_unit_test(test_ta1_for_a_bad_qualifier_uses_zz),
+      cmocka_unit_test(test_997_never_echoes_values_it_cannot_carry),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
