@@ -330,8 +330,9 @@ static void test_phase2_request_parses_to_its_x12_payload(void **s) {
   /* the signature part is there and is a CMS structure we can read */
   assert_int_equal(as2_multipart_part(http.body, http.body_len, boundary, 1, &part, &pl), 0);
   char err[300];
-  int r = as2_verify("x", 1, strstr(part, "\n\n") ? strstr(part, "\n\n") : part, pl, 1, NULL, 0,
-                     err, sizeof(err));
+  struct as2_entity sig;
+  assert_int_equal(as2_entity_split(part, pl, &sig), 0);
+  int r = as2_verify("x", 1, sig.body, sig.body_len, 1, NULL, 0, err, sizeof(err));
   assert_int_equal(r, AS2_VERIFY_AUTH);
   assert_non_null(strstr(err, "no partner certificate"));
   free(req);
