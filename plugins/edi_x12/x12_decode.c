@@ -235,6 +235,7 @@ int x12_decode_buffer(const char *buf, size_t len, const char *origin,
   drop_held(&r);
   free(r.held);
   free(seg);
+  x12_map_thread_release(); /* reused within one input, not kept after */
   if (len == 0 && !rep->first_error[0])
     note(&r, NULL, "empty input (no ISA segment)");
   if (r.failed) {

@@ -27,7 +27,10 @@ static struct x12_span el(const struct walk *w, uint32_t seg, uint32_t n) {
 }
 
 static int tag(const struct walk *w, uint32_t seg, const char *t) {
-  return seg < w->s->nsegs && x12_span_eq(el(w, seg, 0), t);
+  if (seg >= w->s->nsegs) return 0;
+  struct x12_span s = w->s->spans[w->s->segs[seg].first];
+  /* first-byte test first: the walkers try many tags per segment */
+  return s.len && s.ptr[0] == t[0] && x12_span_eq(s, t);
 }
 
 /* Copies element n of segment seg (trimmed) into buf; returns buf, which is
@@ -42,8 +45,14 @@ static char *str(const struct walk *w, uint32_t seg, uint32_t n, char *buf,
   return buf;
 }
 
+/* Keys are string literals (static storage): json-c keeps the pointer
+ * instead of copying it, one malloc less per field. */
+#define jadd(o, k, v) \
+  json_object_object_add_ex((o), (k), (v), JSON_C_OBJECT_ADD_CONSTANT_KEY)
+
+/* Adds key: v when v is non-empty. key must be a literal (see jadd). */
 static void put_s(json_object *o, const char *key, const char *v) {
-  if (v && *v) json_object_object_add(o, key, json_object_new_string(v));
+  if (v && *v) jadd(o, key, json_object_new_string(v));
 }
 
 static void put_el(const struct walk *w, json_object *o, const char *key,
@@ -86,9 +95,9 @@ static void put_num(const struct walk *w, json_object *o, const char *key,
   str(w, seg, n, raw, sizeof(raw));
   if (!raw[0] || normalize_number(raw, norm, sizeof(norm)) < 0) return;
   if (!strchr(norm, '.'))
-    json_object_object_add(o, key, json_object_new_int64(strtoll(norm, NULL, 10)));
+    jadd(o, key, json_object_new_int64(strtoll(norm, NULL, 10)));
   else
-    json_object_object_add(o, key,
+    jadd(o, key,
                            json_object_new_double_s(strtod(norm, NULL), norm));
 }
 
@@ -285,7 +294,7 @@ static json_object *weight(const struct walk *w, uint32_t seg, uint32_t n_value,
       norm[0] == '-')
     return NULL;
   json_object *o = json_object_new_object();
-  json_object_object_add(o, "value",
+  jadd(o, "value",
                          json_object_new_double_s(strtod(norm, NULL), norm));
   put_s(o, "unit", unit);
   put_s(o, "kind", kind);
@@ -376,10 +385,10 @@ static json_object *party(const struct walk *w, uint32_t *i) {
     }
   }
   if (addr) {
-    if (street) json_object_object_add(addr, "street", street);
-    json_object_object_add(p, "address", addr);
+    if (street) jadd(addr, "street", street);
+    jadd(p, "address", addr);
   }
-  if (contact) json_object_object_add(p, "contact", contact);
+  if (contact) jadd(p, "contact", contact);
   *i = k - 1;
   return p;
 }
@@ -405,7 +414,9 @@ static json_object *item_ids(const struct walk *w, uint32_t i, uint32_t from) {
       snprintf(k2, sizeof(k2), "x12_%s", q);
       key = k2;
     }
-    if (!json_object_object_get_ex(ids, key, NULL)) put_s(ids, key, v);
+    /* k2 is a stack buffer: this key must be copied */
+    if (!json_object_object_get_ex(ids, key, NULL))
+      json_object_object_add(ids, key, json_object_new_string(v));
   }
   return ids;
 }
@@ -429,8 +440,8 @@ static void put_price(json_object *o, const char *raw) {
     for (size_t k = dec; k < 2; k++) v *= 10;
   else
     for (size_t k = 2; k < dec && per < 1000000000LL; k++) per *= 10;
-  json_object_object_add(o, "unit_price_minor", json_object_new_int64(neg ? -v : v));
-  if (per > 1) json_object_object_add(o, "price_per", json_object_new_int64(per));
+  jadd(o, "unit_price_minor", json_object_new_int64(neg ? -v : v));
+  if (per > 1) jadd(o, "price_per", json_object_new_int64(per));
 }
 
 /* qty * price rounded half away from zero to minor units; -1 if unknown. */
@@ -464,16 +475,127 @@ static void set_headers(struct x12_out_msg *m, const struct walk *w,
              "/%d", index);
 }
 
+/* A growable text buffer for serializing bodies: one per thread, kept
+ * between messages (json-c's own serializer allocates and frees a buffer
+ * per message, which dominated the decode profile). */
+struct sbuf {
+  char *d;
+  size_t len, cap;
+  int oom;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 8192;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *d = realloc(b->d, cap);
+    if (!d) {
+      b->oom = 1;
+      return;
+    }
+    b->d = d;
+    b->cap = cap;
+  }
+  memcpy(b->d + b->len, s, n);
+  b->len += n;
+  b->d[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t start = 0;
+  sb_put(b, "\"", 1);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    sb_put(b, s + start, i - start);
+    char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+    if (c == '"') sb_put(b, "\\\"", 2);
+    else if (c == '\\') sb_put(b, "\\\\", 2);
+    else if (c == '\n') sb_put(b, "\\n", 2);
+    else if (c == '\t') sb_put(b, "\\t", 2);
+    else if (c == '\r') sb_put(b, "\\r", 2);
+    else sb_put(b, esc, 6);
+    start = i + 1;
+  }
+  sb_put(b, s + start, n - start);
+  sb_put(b, "\"", 1);
+}
+
+static void sb_json(struct sbuf *b, json_object *o) {
+  char num[32];
+  switch (json_object_get_type(o)) {
+  case json_type_null:
+    sb_put(b, "null", 4);
+    break;
+  case json_type_boolean:
+    if (json_object_get_boolean(o)) sb_put(b, "true", 4);
+    else sb_put(b, "false", 5);
+    break;
+  case json_type_int: {
+    int n = snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(o));
+    sb_put(b, num, (size_t)n);
+    break;
+  }
+  case json_type_double: { /* the exact text given to new_double_s */
+    const char *t = json_object_get_string(o);
+    sb_put(b, t, strlen(t));
+    break;
+  }
+  case json_type_string:
+    sb_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
+    break;
+  case json_type_object: {
+    int first = 1;
+    sb_put(b, "{", 1);
+    json_object_object_foreach(o, key, val) {
+      if (!first) sb_put(b, ",", 1);
+      first = 0;
+      sb_str(b, key, strlen(key));
+      sb_put(b, ":", 1);
+      sb_json(b, val);
+    }
+    sb_put(b, "}", 1);
+    break;
+  }
+  case json_type_array: {
+    size_t n = json_object_array_length(o);
+    sb_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+      if (i) sb_put(b, ",", 1);
+      sb_json(b, json_object_array_get_idx(o, i));
+    }
+    sb_put(b, "]", 1);
+    break;
+  }
+  }
+}
+
+static _Thread_local struct sbuf tl_buf;
+
 static int send(x12_emit_fn emit, void *ctx, struct x12_out_msg *m,
                 const char *type, json_object *body) {
-  size_t len;
-  m->type = type;
-  m->body = json_object_to_json_string_length(
-      body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-  m->body_len = len;
-  int r = m->body ? emit(ctx, m) : -1;
+  struct sbuf *b = &tl_buf;
+  b->len = 0;
+  b->oom = 0;
+  sb_json(b, body);
   json_object_put(body);
+  m->type = type;
+  m->body = b->d;
+  m->body_len = b->len;
+  int r = b->oom || !b->d ? -1 : emit(ctx, m);
+  /* a buffer grown by one very large body is not kept */
+  if (b->cap > (1u << 20)) {
+    free(b->d);
+    memset(b, 0, sizeof(*b));
+  }
   return r;
+}
+
+void x12_map_thread_release(void) {
+  free(tl_buf.d);
+  memset(&tl_buf, 0, sizeof(tl_buf));
 }
 
 /* A date (and optional time) as an RFC 3339 date-time; a date alone is
@@ -500,7 +622,7 @@ static json_object *po_line(const struct walk *w, uint32_t *i,
   json_object *l = json_object_new_object();
   str(w, *i, 1, buf, sizeof(buf));
   if (buf[0]) put_s(l, "line_no", buf);
-  else json_object_object_add(l, "line_no", json_object_new_int((int)*i));
+  else jadd(l, "line_no", json_object_new_int((int)*i));
   put_num(w, l, "qty", *i, 2);
   put_el(w, l, "uom", *i, 3);
   str(w, *i, 2, qty, sizeof(qty));
@@ -508,9 +630,9 @@ static json_object *po_line(const struct walk *w, uint32_t *i,
   put_price(l, price);
   long long amount;
   if (qty[0] && price[0] && line_amount(qty, price, &amount) == 0)
-    json_object_object_add(l, "amount_minor", json_object_new_int64(amount));
+    jadd(l, "amount_minor", json_object_new_int64(amount));
   put_s(l, "currency", cur);
-  json_object_object_add(l, "item_ids", item_ids(w, *i, 6));
+  jadd(l, "item_ids", item_ids(w, *i, 6));
   uint32_t k = *i + 1;
   json_object *sched = NULL;
   for (; k < w->s->nsegs; k++) {
@@ -535,7 +657,7 @@ static json_object *po_line(const struct walk *w, uint32_t *i,
       json_object *s = json_object_new_object();
       put_num(w, s, "qty", k, 1);
       if (!json_object_object_get_ex(s, "qty", NULL))
-        json_object_object_add(s, "qty", json_object_new_int(0));
+        jadd(s, "qty", json_object_new_int(0));
       fmt_date(str(w, k, 6, d, sizeof(d)), out, sizeof(out));
       put_s(s, "date", out);
       json_object_array_add(sched, s);
@@ -547,7 +669,7 @@ static json_object *po_line(const struct walk *w, uint32_t *i,
       break;
     }
   }
-  if (sched) json_object_object_add(l, "schedule", sched);
+  if (sched) jadd(l, "schedule", sched);
   *i = k - 1;
   return l;
 }
@@ -568,7 +690,7 @@ static void order_dtm(const struct walk *w, uint32_t i, json_object *o) {
   json_object *win = NULL;
   if (!json_object_object_get_ex(o, key, &win)) {
     win = json_object_new_object();
-    json_object_object_add(o, key, win);
+    jadd(o, key, win);
   }
   if (!strcmp(q, "037")) put_s(win, "from", from);
   else if (!strcmp(q, "038")) put_s(win, "to", to);
@@ -604,7 +726,7 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
         json_object *raw = json_object_new_object();
         put_s(raw, "system", "x12.855");
         put_s(raw, "code", buf);
-        json_object_object_add(o, "status_raw", raw);
+        jadd(o, "status_raw", raw);
         put_date(w, o, "po_date", i, 4);
         put_date(w, o, "order_date", i, 4);
         put_el(w, o, "erp_ref", i, 8);
@@ -627,16 +749,16 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
         put_s(c, "scac", buf);
       put_el(w, c, "mode", i, 4);
       put_el(w, c, "text", i, 5);
-      json_object_object_add(o, "routing", c);
+      jadd(o, "routing", c);
     } else if (tag(w, i, "ITD")) {
       json_object *t = json_object_new_object();
       put_el(w, t, "code", i, 1);
       char nd[16];
       str(w, i, 7, nd, sizeof(nd));
       if (nd[0] && strspn(nd, "0123456789") == strlen(nd))
-        json_object_object_add(t, "net_days", json_object_new_int(atoi(nd)));
+        jadd(t, "net_days", json_object_new_int(atoi(nd)));
       put_el(w, t, "description", i, 12);
-      json_object_object_add(o, "payment_terms", t);
+      jadd(o, "payment_terms", t);
     } else if (tag(w, i, "N1")) {
       json_object_array_add(parties, party(w, &i));
     } else if (tag(w, i, "PO1")) {
@@ -648,12 +770,12 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
       json_object *t = NULL;
       if (!json_object_object_get_ex(o, "totals", &t)) {
         t = json_object_new_object();
-        json_object_object_add(o, "totals", t);
+        jadd(o, "totals", t);
       }
       char n[16];
       str(w, i, 1, n, sizeof(n));
       if (n[0] && strspn(n, "0123456789") == strlen(n))
-        json_object_object_add(t, "line_count", json_object_new_int(atoi(n)));
+        jadd(t, "line_count", json_object_new_int(atoi(n)));
       put_num(w, t, "qty", i, 2);
     } else if (tag(w, i, "AMT")) {
       long long minor;
@@ -661,10 +783,10 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
       json_object *t = NULL;
       if (!json_object_object_get_ex(o, "totals", &t)) {
         t = json_object_new_object();
-        json_object_object_add(o, "totals", t);
+        jadd(o, "totals", t);
       }
       if (x12_decimal_minor(buf, &minor) == 0)
-        json_object_object_add(t, "amount_minor", json_object_new_int64(minor));
+        jadd(t, "amount_minor", json_object_new_int64(minor));
     }
   }
   if (!po[0]) { /* BEG/BAK missing: validation refuses that; stay valid */
@@ -672,12 +794,12 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
     put_s(o, "order_no", w->env->set->st02);
   }
   put_s(o, "currency", currency);
-  json_object_object_add(o, "references", refs);
-  json_object_object_add(o, "parties", parties);
-  json_object_object_add(o, "lines", lines);
-  if (json_object_array_length(notes)) json_object_object_add(o, "notes", notes);
+  jadd(o, "references", refs);
+  jadd(o, "parties", parties);
+  jadd(o, "lines", lines);
+  if (json_object_array_length(notes)) jadd(o, "notes", notes);
   else json_object_put(notes);
-  json_object_object_add(o, "external_refs", source_refs(w));
+  jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "order", po, po, po, 0);
   if (send(emit, ctx, &m,
@@ -739,7 +861,7 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
           put_s(p, "parent_id", pid);
         }
         pack_lines = json_object_new_array();
-        json_object_object_add(p, "lines", pack_lines);
+        jadd(p, "lines", pack_lines);
         json_object_array_add(packages, p);
       } else if (level == 'O' || level == 'S') {
         pack_lines = NULL;
@@ -748,16 +870,16 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
       char n[16], u[8], q[8];
       str(w, i, 2, n, sizeof(n));
       if (n[0] && strspn(n, "0123456789") == strlen(n))
-        json_object_object_add(o, "lading_qty", json_object_new_int(atoi(n)));
+        jadd(o, "lading_qty", json_object_new_int(atoi(n)));
       str(w, i, 8, u, sizeof(u));
       str(w, i, 6, q, sizeof(q));
       json_object *wt = weight(w, i, 7, u, !strcmp(q, "N") ? "net" : "gross");
-      if (wt) json_object_object_add(o, "weight", wt);
+      if (wt) jadd(o, "weight", wt);
     } else if (tag(w, i, "TD5") && level == 'S') {
       json_object *c = json_object_new_object();
       put_el(w, c, "scac", i, 3);
       put_el(w, c, "name", i, 5);
-      json_object_object_add(o, "carrier", c);
+      jadd(o, "carrier", c);
       str(w, i, 4, buf, sizeof(buf));
       if (buf[0]) {
         put_s(o, "mode", mode_of(buf));
@@ -768,7 +890,7 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_el(w, e, "type", i, 1);
       put_el(w, e, "scac", i, 2);
       put_el(w, e, "number", i, 3);
-      json_object_object_add(o, "equipment", e);
+      jadd(o, "equipment", e);
     } else if (tag(w, i, "REF")) {
       str(w, i, 1, buf, sizeof(buf));
       if (level == 'S' && strcmp(buf, "BM") == 0)
@@ -815,11 +937,11 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
       line = json_object_new_object();
       str(w, i, 1, buf, sizeof(buf));
       if (buf[0]) put_s(line, "line_no", buf);
-      json_object_object_add(line, "item_ids", item_ids(w, i, 2));
+      jadd(line, "item_ids", item_ids(w, i, 2));
       if (cur_po[0]) {
         json_object *r = json_object_new_object();
         put_s(r, "po_number", cur_po);
-        json_object_object_add(line, "order_ref", r);
+        jadd(line, "order_ref", r);
       }
       json_object_array_add(pack_lines ? pack_lines : lines, line);
     } else if (tag(w, i, "SN1") && line) {
@@ -830,12 +952,12 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
     }
   }
   if (!id[0]) put_s(o, "id", w->env->set->st02);
-  json_object_object_add(o, "parties", parties);
-  json_object_object_add(o, "order_refs", orders);
-  json_object_object_add(o, "packages", packages);
-  json_object_object_add(o, "lines", lines);
-  json_object_object_add(o, "references", refs);
-  json_object_object_add(o, "external_refs", source_refs(w));
+  jadd(o, "parties", parties);
+  jadd(o, "order_refs", orders);
+  jadd(o, "packages", packages);
+  jadd(o, "lines", lines);
+  jadd(o, "references", refs);
+  jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "shipment", id, id, po_first, 0);
   return send(emit, ctx, &m, "dray.shipment.created.v1", o) < 0 ? -1 : 1;
@@ -859,7 +981,7 @@ static void g62(const struct walk *w, uint32_t i, json_object *dst,
       json_object *tender = NULL;
       if (!json_object_object_get_ex(dst, "tender", &tender)) {
         tender = json_object_new_object();
-        json_object_object_add(dst, "tender", tender);
+        jadd(dst, "tender", tender);
       }
       put_s(tender, "respond_by", out);
     }
@@ -874,7 +996,7 @@ static void g62(const struct walk *w, uint32_t i, json_object *dst,
   json_object *ap = NULL;
   if (!json_object_object_get_ex(dst, "appointment", &ap)) {
     ap = json_object_new_object();
-    json_object_object_add(dst, "appointment", ap);
+    jadd(dst, "appointment", ap);
   }
   put_s(ap, key, out);
   if (!strcmp(q, "69") || !strcmp(q, "70")) {
@@ -882,7 +1004,7 @@ static void g62(const struct walk *w, uint32_t i, json_object *dst,
     json_object *raw = json_object_new_object();
     put_s(raw, "system", "x12.g62");
     put_s(raw, "code", q);
-    json_object_object_add(ap, "raw", raw);
+    jadd(ap, "raw", raw);
   }
 }
 
@@ -900,7 +1022,7 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_s(o, "id", id);
       json_object *c = json_object_new_object();
       put_el(w, c, "scac", i, 2);
-      json_object_object_add(o, "carrier", c);
+      jadd(o, "carrier", c);
       str(w, i, 6, buf, sizeof(buf));
       put_s(o, "payment_method", strcmp(buf, "PP") == 0   ? "prepaid"
                                  : strcmp(buf, "CC") == 0 ? "collect"
@@ -923,7 +1045,7 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
       json_object *e = json_object_new_object();
       put_el(w, e, "number", i, 2);
       put_el(w, e, "type", i, 11);
-      json_object_object_add(o, "equipment", e);
+      jadd(o, "equipment", e);
     } else if (tag(w, i, "N1")) {
       json_object *p = party(w, &i);
       if (stop) {
@@ -932,11 +1054,11 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
         if (json_object_object_get_ex(p, "id", &v)) put_s(loc, "id", json_object_get_string(v));
         if (json_object_object_get_ex(p, "name", &v)) put_s(loc, "name", json_object_get_string(v));
         if (json_object_object_get_ex(p, "address", &v))
-          json_object_object_add(loc, "address", json_object_get(v));
-        json_object_object_add(stop, "location", loc);
+          jadd(loc, "address", json_object_get(v));
+        jadd(stop, "location", loc);
         json_object *sp = json_object_new_array();
         json_object_array_add(sp, p);
-        json_object_object_add(stop, "parties", sp);
+        jadd(stop, "parties", sp);
       } else {
         json_object_array_add(parties, p);
       }
@@ -951,7 +1073,7 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
       snprintf(sid, sizeof(sid), "%s/%d", id[0] ? id : w->env->set->st02, n > 0 ? n : 1);
       put_s(stop, "id", sid);
       put_s(stop, "shipment_id", id);
-      json_object_object_add(stop, "sequence", json_object_new_int(n > 0 ? n : 1));
+      jadd(stop, "sequence", json_object_new_int(n > 0 ? n : 1));
       str(w, i, 2, buf, sizeof(buf));
       const char *type = (!strcmp(buf, "LD") || !strcmp(buf, "CL") ||
                           !strcmp(buf, "PL") || !strcmp(buf, "PU"))
@@ -964,18 +1086,18 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
       json_object *raw = json_object_new_object();
       put_s(raw, "system", "x12.s5");
       put_s(raw, "code", buf[0] ? buf : "?");
-      json_object_object_add(stop, "type_raw", raw);
+      jadd(stop, "type_raw", raw);
       put_s(stop, "status", "planned");
       char q[8];
       str(w, i, 4, q, sizeof(q));
       json_object *wt = weight(w, i, 3, q, "gross");
-      if (wt) json_object_object_add(stop, "weight", wt);
+      if (wt) jadd(stop, "weight", wt);
       char u[16];
       str(w, i, 5, u, sizeof(u));
       if (u[0] && strspn(u, "0123456789") == strlen(u))
-        json_object_object_add(stop, "lading_qty", json_object_new_int(atoi(u)));
-      json_object_object_add(stop, "references", stop_refs);
-      json_object_object_add(stop, "orders", stop_orders);
+        jadd(stop, "lading_qty", json_object_new_int(atoi(u)));
+      jadd(stop, "references", stop_refs);
+      jadd(stop, "orders", stop_orders);
       json_object_array_add(stops, stop);
     } else if (tag(w, i, "OID") && stop) {
       json_object *ord = json_object_new_object();
@@ -988,7 +1110,7 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
       char q[8];
       str(w, i, 2, q, sizeof(q));
       json_object *wt = weight(w, i, 1, "L", "gross");
-      if (wt) json_object_object_add(o, "weight", wt);
+      if (wt) jadd(o, "weight", wt);
       char cur[8];
       long long minor;
       str(w, i, 5, buf, sizeof(buf));
@@ -997,12 +1119,12 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
         json_object *tender = NULL;
         if (!json_object_object_get_ex(o, "tender", &tender)) {
           tender = json_object_new_object();
-          json_object_object_add(o, "tender", tender);
+          jadd(o, "tender", tender);
         }
         json_object *rate = json_object_new_object();
-        json_object_object_add(rate, "amount_minor", json_object_new_int64(minor));
+        jadd(rate, "amount_minor", json_object_new_int64(minor));
         put_s(rate, "currency", currency_of(w, cur, sizeof(cur)));
-        json_object_object_add(tender, "rate", rate);
+        jadd(tender, "rate", rate);
       }
     }
   }
@@ -1010,15 +1132,15 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
   json_object *tender = NULL;
   if (!json_object_object_get_ex(o, "tender", &tender)) {
     tender = json_object_new_object();
-    json_object_object_add(o, "tender", tender);
+    jadd(o, "tender", tender);
   }
   put_s(tender, "response", "pending");
-  json_object_object_add(o, "references", refs);
-  json_object_object_add(o, "parties", parties);
-  json_object_object_add(o, "stops", stops);
-  if (json_object_array_length(notes)) json_object_object_add(o, "notes", notes);
+  jadd(o, "references", refs);
+  jadd(o, "parties", parties);
+  jadd(o, "stops", stops);
+  if (json_object_array_length(notes)) jadd(o, "notes", notes);
   else json_object_put(notes);
-  json_object_object_add(o, "external_refs", source_refs(w));
+  jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "shipment", id, id, po_first, 0);
   return send(emit, ctx, &m, "dray.shipment.tendered.v1", o) < 0 ? -1 : 1;
@@ -1040,7 +1162,7 @@ static int map_990(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_s(o, "id", id);
       json_object *c = json_object_new_object();
       put_el(w, c, "scac", i, 1);
-      json_object_object_add(o, "carrier", c);
+      jadd(o, "carrier", c);
       put_dt(w, tender, "responded_at", str(w, i, 3, d, sizeof(d)), NULL, NULL);
       str(w, i, 4, buf, sizeof(buf));
       put_s(tender, "response", strcmp(buf, "A") == 0   ? "accepted"
@@ -1049,7 +1171,7 @@ static int map_990(const struct walk *w, x12_emit_fn emit, void *ctx) {
       json_object *raw = json_object_new_object();
       put_s(raw, "system", "x12.990");
       put_s(raw, "code", buf[0] ? buf : "?");
-      json_object_object_add(tender, "response_raw", raw);
+      jadd(tender, "response_raw", raw);
     } else if (tag(w, i, "N9")) {
       add_ref(w, refs, i, 1);
     } else if (tag(w, i, "K1")) {
@@ -1066,10 +1188,10 @@ static int map_990(const struct walk *w, x12_emit_fn emit, void *ctx) {
       json_object_array_length(notes))
     put_s(tender, "decline_reason",
           json_object_get_string(json_object_array_get_idx(notes, 0)));
-  json_object_object_add(o, "tender", tender);
-  json_object_object_add(o, "references", refs);
-  json_object_object_add(o, "notes", notes);
-  json_object_object_add(o, "external_refs", source_refs(w));
+  jadd(o, "tender", tender);
+  jadd(o, "references", refs);
+  jadd(o, "notes", notes);
+  jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "shipment", id, id, id, 0);
   return send(emit, ctx, &m, "dray.shipment.tender_response.v1", o) < 0 ? -1
@@ -1094,7 +1216,7 @@ static void put_coord(const struct walk *w, json_object *o, const char *key,
   if (!strchr(raw, '.') || normalize_number(raw, norm, sizeof(norm)) < 0) return;
   double v = strtod(norm, NULL);
   if (v < -lim || v > lim) return;
-  json_object_object_add(o, key, json_object_new_double_s(v, norm));
+  jadd(o, key, json_object_new_double_s(v, norm));
 }
 
 static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
@@ -1156,14 +1278,14 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
     put_s(raw, "code", raw_code);
     put_s(raw, "description", sc ? sc->text : "unknown AT7 status code");
     put_s(raw, "reason_code", reason_code);
-    json_object_object_add(o, "raw", raw);
+    jadd(o, "raw", raw);
     json_object *at7 = json_object_new_object();
     put_s(at7, "status", st);
     put_s(at7, "reason", rs);
     put_s(at7, "appointment_status", ap);
     put_s(at7, "appointment_reason", ar);
     put_s(at7, "time_code", strlen(code) == 2 ? code : NULL);
-    json_object_object_add(o, "x12_at7", at7);
+    jadd(o, "x12_at7", at7);
     /* occurred_at: AT705/06 with AT707; without a date, the group's */
     if (!d[0] || date_time(w, d, t, code, out, sizeof(out)) < 0) {
       char gd[16], gt[16];
@@ -1178,17 +1300,17 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
     if (!code[0] || strcmp(code, "LT") == 0)
       put_s(o, "time_zone_source", "partner_local_time_zone");
     if (sc && !strcmp(sc->canonical, "eta_updated")) {
-      json_object_object_add(o, "estimated", json_object_new_boolean(1));
+      jadd(o, "estimated", json_object_new_boolean(1));
       put_s(o, "eta", out);
     }
     if (!st[0] && ap[0]) {
       json_object *win = json_object_new_object();
       put_s(win, "from", out);
       put_s(win, "tz_offset", offset_of(out));
-      json_object_object_add(o, "appointment", win);
+      jadd(o, "appointment", win);
     }
     if (lx[0] && strspn(lx, "0123456789") == strlen(lx) && atoi(lx) > 0)
-      json_object_object_add(o, "stop_sequence", json_object_new_int(atoi(lx)));
+      jadd(o, "stop_sequence", json_object_new_int(atoi(lx)));
     json_object *refs = json_object_new_array();
     for (uint32_t k = (lx_start ? lx_start + 1 : i + 1); k + 1 < w->s->nsegs;
          k++) {
@@ -1201,7 +1323,7 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
         put_s(loc, "country", country2(str(w, k, 3, c2, sizeof(c2))));
         put_coord(w, loc, "lon", k, 4, 180);
         put_coord(w, loc, "lat", k, 5, 90);
-        json_object_object_add(o, "location", loc);
+        jadd(o, "location", loc);
       } else if (tag(w, k, "MS2")) {
         put_el(w, o, "equipment_number", k, 2);
       } else if (tag(w, k, "L11") && lx_start) {
@@ -1210,15 +1332,15 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
         char u[8];
         str(w, k, 2, u, sizeof(u));
         json_object *wt = weight(w, k, 3, u, "gross");
-        if (wt) json_object_object_add(o, "weight", wt);
+        if (wt) jadd(o, "weight", wt);
       }
     }
-    json_object_object_add(o, "references", refs);
-    json_object_object_add(o, "external_refs", source_refs(w));
+    jadd(o, "references", refs);
+    jadd(o, "external_refs", source_refs(w));
     if (scac[0]) {
       json_object *c = json_object_new_object();
       put_s(c, "scac", scac);
-      json_object_object_add(o, "carrier", c);
+      jadd(o, "carrier", c);
     }
     put_s(o, "source", "x12.214");
     struct x12_out_msg m;
@@ -1271,7 +1393,7 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
         put_s(sref, "shipment_id", ship);
         json_object *ids = json_object_new_array();
         json_object_array_add(ids, json_object_new_string(ship));
-        json_object_object_add(o, "shipment_ids", ids);
+        jadd(o, "shipment_ids", ids);
       }
       str(w, i, 4, buf, sizeof(buf));
       put_s(o, "payment_method", strcmp(buf, "PP") == 0   ? "prepaid"
@@ -1283,7 +1405,7 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_dt(w, o, "delivered_at", str(w, i, 9, d, sizeof(d)), NULL, NULL);
       json_object *c = json_object_new_object();
       put_el(w, c, "scac", i, 11);
-      json_object_object_add(o, "carrier", c);
+      jadd(o, "carrier", c);
     } else if (tag(w, i, "N9")) {
       add_ref(w, refs, i, 1);
       str(w, i, 1, buf, sizeof(buf));
@@ -1313,16 +1435,16 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
       }
       if (!ok) sum_ok = 0;
       sum += a;
-      json_object_object_add(l, "amount_minor", json_object_new_int64(a));
+      jadd(l, "amount_minor", json_object_new_int64(a));
       json_object_array_add(lines, l);
     } else if (tag(w, i, "L3")) {
       json_object *wt = weight(w, i, 1, "L", "gross");
-      if (wt) json_object_object_add(o, "weight", wt);
+      if (wt) jadd(o, "weight", wt);
       l305 = n2_minor(str(w, i, 5, buf, sizeof(buf)), &have_l305);
       char n[16];
       str(w, i, 11, n, sizeof(n));
       if (n[0] && strspn(n, "0123456789") == strlen(n))
-        json_object_object_add(o, "lading_qty", json_object_new_int(atoi(n)));
+        jadd(o, "lading_qty", json_object_new_int(atoi(n)));
     }
   }
   if (!num[0]) {
@@ -1340,29 +1462,29 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
   }
   long long payable = have_b307 ? b307 : have_l305 ? l305 : sum;
   json_object *t = json_object_new_object();
-  json_object_object_add(t, "net_minor", json_object_new_int64(have_l305 ? l305 : sum));
-  json_object_object_add(t, "payable_minor", json_object_new_int64(payable));
-  json_object_object_add(o, "totals", t);
+  jadd(t, "net_minor", json_object_new_int64(have_l305 ? l305 : sum));
+  jadd(t, "payable_minor", json_object_new_int64(payable));
+  jadd(o, "totals", t);
   json_object *srefs = json_object_new_array();
   json_object_array_add(srefs, sref);
-  json_object_object_add(o, "shipment_refs", srefs);
+  jadd(o, "shipment_refs", srefs);
   json_object *orefs = json_object_new_array();
   if (po[0]) {
     json_object *r = json_object_new_object();
     put_s(r, "po_number", po);
     json_object_array_add(orefs, r);
   }
-  json_object_object_add(o, "order_refs", orefs);
-  json_object_object_add(o, "references", refs);
-  json_object_object_add(o, "parties", parties);
-  json_object_object_add(o, "lines", lines);
+  jadd(o, "order_refs", orefs);
+  jadd(o, "references", refs);
+  jadd(o, "parties", parties);
+  jadd(o, "lines", lines);
   /* sum(L104) == L305 == B307: kept as a flag, not a rejection */
-  json_object_object_add(
+  jadd(
       o, "totals_consistent",
       json_object_new_boolean(sum_ok && (!have_l305 || sum == l305) &&
                               (!have_b307 || !have_l305 || l305 == b307)));
   put_s(o, "document_type", "210");
-  json_object_object_add(o, "external_refs", source_refs(w));
+  jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "invoice", num, ship[0] ? ship : num, po[0] ? po : ship, 0);
   return send(emit, ctx, &m, "dray.invoice.received.v1", o) < 0 ? -1 : 1;
@@ -1406,10 +1528,10 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
       char nd[16], dd[16], out[16];
       str(w, i, 7, nd, sizeof(nd));
       if (nd[0] && strspn(nd, "0123456789") == strlen(nd))
-        json_object_object_add(t, "net_days", json_object_new_int(atoi(nd)));
+        jadd(t, "net_days", json_object_new_int(atoi(nd)));
       put_el(w, t, "description", i, 12);
       if (!json_object_object_get_ex(o, "payment_terms", NULL))
-        json_object_object_add(o, "payment_terms", t);
+        jadd(o, "payment_terms", t);
       else
         json_object_put(t);
       fmt_date(str(w, i, 6, dd, sizeof(dd)), out, sizeof(out));
@@ -1428,8 +1550,8 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
       long long a = 0;
       if (q[0] && p[0]) line_amount(q, p, &a);
       sum += a;
-      json_object_object_add(l, "amount_minor", json_object_new_int64(a));
-      json_object_object_add(l, "item_ids", item_ids(w, i, 6));
+      jadd(l, "amount_minor", json_object_new_int64(a));
+      jadd(l, "item_ids", item_ids(w, i, 6));
       if (tag(w, i + 1, "PID")) put_el(w, l, "description", i + 1, 5);
       json_object_array_add(lines, l);
     } else if (tag(w, i, "SAC")) {
@@ -1444,7 +1566,7 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
       long long a = n2_minor(str(w, i, 5, buf, sizeof(buf)), &ok);
       if (allowance && a > 0) a = -a;
       sac += a;
-      json_object_object_add(l, "amount_minor", json_object_new_int64(a));
+      jadd(l, "amount_minor", json_object_new_int64(a));
       json_object_array_add(lines, l);
     } else if (tag(w, i, "TDS")) {
       tds = n2_minor(str(w, i, 1, buf, sizeof(buf)), &have_tds);
@@ -1464,21 +1586,21 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
     put_s(o, "issue_date", gd[0] ? gd : "1970-01-01");
   }
   json_object *t = json_object_new_object();
-  json_object_object_add(t, "net_minor", json_object_new_int64(sum + sac));
-  json_object_object_add(t, "payable_minor",
+  jadd(t, "net_minor", json_object_new_int64(sum + sac));
+  jadd(t, "payable_minor",
                          json_object_new_int64(have_tds ? tds : sum + sac));
-  json_object_object_add(o, "totals", t);
+  jadd(o, "totals", t);
   if (sref) {
     json_object *srefs = json_object_new_array();
     json_object_array_add(srefs, sref);
-    json_object_object_add(o, "shipment_refs", srefs);
+    jadd(o, "shipment_refs", srefs);
   }
-  json_object_object_add(o, "order_refs", orefs);
-  json_object_object_add(o, "references", refs);
-  json_object_object_add(o, "parties", parties);
-  json_object_object_add(o, "lines", lines);
+  jadd(o, "order_refs", orefs);
+  jadd(o, "references", refs);
+  jadd(o, "parties", parties);
+  jadd(o, "lines", lines);
   put_s(o, "document_type", "810");
-  json_object_object_add(o, "external_refs", source_refs(w));
+  jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "invoice", num, po[0] ? po : num, po, 0);
   return send(emit, ctx, &m, "dray.invoice.received.v1", o) < 0 ? -1 : 1;
@@ -1529,7 +1651,7 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
       put_el(w, e, "segment_id", i, 1);
       str(w, i, 2, buf, sizeof(buf));
       if (buf[0] && strspn(buf, "0123456789") == strlen(buf) && strlen(buf) < 9)
-        json_object_object_add(e, "segment_position", json_object_new_int(atoi(buf)));
+        jadd(e, "segment_position", json_object_new_int(atoi(buf)));
       put_el(w, e, "loop_id", i, 3);
       json_object_array_add(errors, e);
     } else if ((tag(w, i, "AK4") || tag(w, i, "IK4")) && errors) {
@@ -1542,9 +1664,9 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
       x12_span_copy(x12_span_part(p, w->comp, 0), pos, sizeof(pos));
       x12_span_copy(x12_span_part(p, w->comp, 1), comp, sizeof(comp));
       if (pos[0] && strspn(pos, "0123456789") == strlen(pos) && strlen(pos) < 6)
-        json_object_object_add(e, "element_position", json_object_new_int(atoi(pos)));
+        jadd(e, "element_position", json_object_new_int(atoi(pos)));
       if (comp[0] && strspn(comp, "0123456789") == strlen(comp) && strlen(comp) < 6)
-        json_object_object_add(e, "component_position", json_object_new_int(atoi(comp)));
+        jadd(e, "component_position", json_object_new_int(atoi(comp)));
       put_el(w, e, "data_element", i, 2);
       put_el(w, e, "value", i, 4);
       json_object_array_add(errors, e);
@@ -1566,16 +1688,16 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
           snprintf(codes + strlen(codes), sizeof(codes) - strlen(codes), "%s%s",
                    codes[0] ? "," : "", buf);
       put_s(raw, "reason_code", codes);
-      json_object_object_add(o, "status_raw", raw);
+      jadd(o, "status_raw", raw);
       json_object *cn = json_object_new_object();
       put_s(cn, "group", gs06);
       put_s(cn, "transaction_set", st02);
       put_s(cn, "transaction_set_id", st01);
-      json_object_object_add(o, "control_numbers", cn);
-      json_object_object_add(o, "errors", errors);
+      jadd(o, "control_numbers", cn);
+      jadd(o, "errors", errors);
       put_s(o, "functional_id", gs01);
       put_s(o, "partner", w->env->ic->isa06);
-      json_object_object_add(o, "external_refs", source_refs(w));
+      jadd(o, "external_refs", source_refs(w));
       struct x12_out_msg m;
       char subj[64];
       snprintf(subj, sizeof(subj), "%s-%s-%s", gs01, gs06, st02);
@@ -1598,10 +1720,10 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
     put_s(o, "status", ak9[0] ? ack_status(ak9[0]) : "rejected");
     json_object *cn = json_object_new_object();
     put_s(cn, "group", gs06);
-    json_object_object_add(o, "control_numbers", cn);
+    jadd(o, "control_numbers", cn);
     put_s(o, "functional_id", gs01);
     put_s(o, "partner", w->env->ic->isa06);
-    json_object_object_add(o, "external_refs", source_refs(w));
+    jadd(o, "external_refs", source_refs(w));
     struct x12_out_msg m;
     char subj[64];
     snprintf(subj, sizeof(subj), "%s-%s", gs01, gs06);
@@ -1657,16 +1779,16 @@ int x12_map_ta1(const struct x12_map_env *env, x12_emit_fn emit, void *ctx,
     put_s(raw, "code", sc);
     put_s(raw, "reason_code", ic->ta1s[k].code);
     put_s(raw, "reason_description", x12_ta1_text(ic->ta1s[k].code));
-    json_object_object_add(o, "status_raw", raw);
+    jadd(o, "status_raw", raw);
     if (strcmp(ic->ta1s[k].code, "000") != 0) {
       json_object *e = json_object_new_object();
       put_s(e, "code", ic->ta1s[k].code);
       put_s(e, "message", x12_ta1_text(ic->ta1s[k].code));
-      json_object_object_add(o, "error", e);
+      jadd(o, "error", e);
     }
     json_object *cn = json_object_new_object();
     put_s(cn, "interchange", ic->ta1s[k].isa13);
-    json_object_object_add(o, "control_numbers", cn);
+    jadd(o, "control_numbers", cn);
     put_s(o, "partner", ic->isa06);
     struct x12_out_msg m;
     memset(&m, 0, sizeof(m));
@@ -1708,7 +1830,7 @@ char *x12_map_ack_sent(const struct x12_interchange_result *ic,
     json_object *e = json_object_new_object();
     put_s(e, "code", ic->ta1_code);
     put_s(e, "message", ic->message[0] ? ic->message : x12_ta1_text(ic->ta1_code));
-    json_object_object_add(o, "error", e);
+    jadd(o, "error", e);
   }
   for (uint32_t g = 0; g < ic->ngroups; g++)
     for (uint32_t si = 0; si < ic->groups[g].nsets; si++) {
@@ -1720,20 +1842,20 @@ char *x12_map_ack_sent(const struct x12_interchange_result *ic,
         put_s(e, "code", code);
         put_s(e, "message", s->errors[k].message);
         put_s(e, "segment_id", s->errors[k].id);
-        json_object_object_add(e, "segment_position",
+        jadd(e, "segment_position",
                                json_object_new_int((int)s->errors[k].position));
         if (s->errors[k].nelements)
-          json_object_object_add(e, "element_position",
+          jadd(e, "element_position",
                                  json_object_new_int(s->errors[k].elements[0].element));
         put_s(e, "transaction_set", s->st02);
         json_object_array_add(errors, e);
       }
     }
-  json_object_object_add(o, "errors", errors);
+  jadd(o, "errors", errors);
   json_object *cn = json_object_new_object();
   put_s(cn, "interchange", ic->isa13);
   if (ic->ngroups == 1) put_s(cn, "group", ic->groups[0].gs06);
-  json_object_object_add(o, "control_numbers", cn);
+  jadd(o, "control_numbers", cn);
   char num[16];
   snprintf(num, sizeof(num), "%09ld", isa13);
   put_s(o, "ack_interchange_control_number", num);

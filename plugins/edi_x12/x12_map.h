@@ -54,6 +54,10 @@ int x12_map_ta1(const struct x12_map_env *env, x12_emit_fn emit, void *ctx,
 char *x12_map_ack_sent(const struct x12_interchange_result *ic,
                        const char *ack_kind, long isa13, const char *text);
 
+/* Frees the calling thread's serialization buffer (kept between messages
+ * for speed). Optional: call before a thread that mapped messages exits. */
+void x12_map_thread_release(void);
+
 /* Resolves an X12 date (CCYYMMDD/YYMMDD) and time (HHMM[SS]) with an X12
  * time code (may be NULL/""; LT = local) into RFC 3339 in out (>= 32
  * bytes), using local_tz for local times. Returns 0 or -1 (bad input). */
