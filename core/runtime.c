@@ -569,8 +569,14 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     snprintf(err, err_size, "out of memory building routes");
     return -1;
   }
-  /* Destinations first, so nothing emitted finds a lane without a worker;
-   * then every instance's start; then the listener; then the pollers. */
+  /* Every instance starts before any worker calls process(), so no
+   * destination sees a message before its start(); messages emitted from
+   * a start() wait in the lanes. Sources see backpressure until the
+   * journal's leftovers are fed in (replaying is set first); then the
+   * listener and the pollers. */
+  atomic_store(&rt->replaying, 1);
+  for (size_t i = 0; i < rt->instance_count; i++)
+    if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
     if (rt->instances[i]->pipeline &&
         dray__pipeline_start(rt->instances[i]->pipeline) != 0) {
@@ -578,8 +584,6 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
       return -1;
     }
   if (replay_journal(rt, err, err_size) != 0) return -1;
-  for (size_t i = 0; i < rt->instance_count; i++)
-    if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   if (rt->http && dray__http_start(rt->http, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++) {
     struct dray_instance *inst = rt->instances[i];
