@@ -274,7 +274,7 @@ static enum verdict handle_result(struct dray__pipeline *pl, const dray_msg *msg
   }
   switch (st) {
     case DRAY_OK:
-      dray__metric_add(dest->name, "delivered", 1);
+      dray__metric_inc(dest->m_delivered, 1);
       return FINISHED;
     case DRAY_REJECT:
       dray__metric_add(dest->name, "rejected", 1);
