@@ -624,6 +624,71 @@ out:
   return rc;
 }
 
+int dray__spool_append_many(dray__spool *s, const struct dray__spool_rec *recs, size_t n,
+                            uint64_t *seqs) {
+  if (!s || (n && !recs))
+    return -EINVAL;
+  if (n == 0)
+    return 0;
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (recs[i].len > s->max_record)
+      return -EMSGSIZE;
+    total += HDR + (uint64_t)recs[i].len;
+  }
+  struct waiter *ws = calloc(n, sizeof *ws);
+  if (!ws)
+    return -ENOMEM;
+  pthread_mutex_lock(&s->mu);
+  int rc = 0;
+  if (s->failed) {
+    rc = s->failed;
+    goto out;
+  }
+  if (s->stop) {
+    rc = -ESHUTDOWN;
+    goto out;
+  }
+  if (s->max_disk && s->disk_bytes + s->reserved_bytes + total > s->max_disk) {
+    if (s->active && s->active->count && s->active->released_count == s->active->count) {
+      s->rotate_wanted = 1;
+      pthread_cond_signal(&s->maint_cv);
+    }
+    rc = -EAGAIN;
+    goto out;
+  }
+  s->reserved_bytes += total;
+  /* Consecutive waiters: one or more group commits, in order. */
+  for (size_t i = 0; i < n; i++) {
+    ws[i].data = recs[i].data ? recs[i].data : "";
+    ws[i].len = recs[i].len;
+    if (s->q_tail)
+      s->q_tail->next = &ws[i];
+    else
+      s->q_head = &ws[i];
+    s->q_tail = &ws[i];
+    s->q_count++;
+  }
+  while (!ws[n - 1].done) {
+    if (!s->writing && !s->failed) {
+      s->writing = 1;
+      lead_group(s);
+      continue;
+    }
+    pthread_cond_wait(&s->ack_cv, &s->mu);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (ws[i].rc != 0 && rc == 0)
+      rc = ws[i].rc;
+    if (seqs)
+      seqs[i] = ws[i].rc == 0 ? ws[i].seq : 0;
+  }
+out:
+  pthread_mutex_unlock(&s->mu);
+  free(ws);
+  return rc;
+}
+
 /* ---------- release, low-water mark, maintenance ---------- */
 
 /* Advances the low-water mark over released seqs and gaps. s->mu held. */
@@ -688,6 +753,13 @@ static int unlink_released(dray__spool *s) {
   int rc = 0;
   for (;;) {
     pthread_mutex_lock(&s->mu);
+    if (s->writing) {
+      /* A group in flight may still publish records into a segment that
+       * rotation just sealed: it only looks fully released. Come back
+       * when the group is done (lead_group signals maint_cv). */
+      pthread_mutex_unlock(&s->mu);
+      return rc;
+    }
     struct segment **pp = &s->segs, *g = NULL;
     for (; *pp; pp = &(*pp)->next)
       if (*pp != s->active && (*pp)->released_count == (*pp)->count) {
@@ -722,8 +794,9 @@ static void *maintenance_main(void *arg) {
   while (!s->stop && !s->failed) {
     int due_ck = s->ck_dirty_since_set && ns_since(&s->ck_dirty_since) >= (int64_t)CK_INTERVAL_NS;
     int rotate_now = s->rotate_wanted && !s->writing && !s->q_head;
-    if (!due_ck && !s->unlink_wanted && !rotate_now) {
-      if (s->ck_dirty_since_set || s->rotate_wanted) {
+    int unlink_now = s->unlink_wanted && !s->writing;
+    if (!due_ck && !unlink_now && !rotate_now) {
+      if (s->ck_dirty_since_set || s->rotate_wanted || s->unlink_wanted) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
         t.tv_nsec += 2000000;
@@ -761,7 +834,7 @@ static void *maintenance_main(void *arg) {
       rc = checkpoint_write(s, lw, nx);
       pthread_mutex_lock(&s->mu);
     }
-    if (rc == 0 && s->unlink_wanted) {
+    if (rc == 0 && s->unlink_wanted && !s->writing) {
       pthread_mutex_unlock(&s->mu);
       rc = unlink_released(s);
       pthread_mutex_lock(&s->mu);
@@ -1273,7 +1346,7 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
   }
   closedir(d);
   d = NULL;
-  qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
+  if (nfirst) qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
 
   /* Checkpoint: the newest valid slot wins; both bad refuses to open. */
   uint64_t low_water = 1;

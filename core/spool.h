@@ -57,6 +57,21 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
  * record durable when the scan started. cb returns 0 to continue, non-zero to stop (scan then
  * returns that value). data is valid only during the call. Thread-safe. A record that fails its CRC
  * on read returns -EBADMSG (and is reported). */
+/* One record for dray__spool_append_many. */
+struct dray__spool_rec {
+  const void *data;
+  uint32_t len;
+};
+
+/* Appends n records in order and blocks until all are durable (group
+ * commits, as many as group_max_records needs). Returns 0 with seqs[i]
+ * set, or an error as for append: -EAGAIN when the batch does not fit
+ * under max_disk_bytes (nothing written), -EMSGSIZE, or the failure
+ * (records whose seqs[i] is non-zero are durable; the spool is failed).
+ * Thread-safe. */
+int dray__spool_append_many(dray__spool *s, const struct dray__spool_rec *recs, size_t n,
+                            uint64_t *seqs);
+
 int dray__spool_scan(dray__spool *s, uint64_t from_seq,
                      int (*cb)(void *ctx, uint64_t seq, const void *data, uint32_t len), void *ctx);
 
