@@ -8,7 +8,8 @@
  *
  * Durable state (host kv, per instance):
  *   "isa13/<qual>/<sender>/<ISA13>"   interchanges already accepted
- *   "<control_key>/isa", ".../gs", ".../st"   our control numbers (kv_next)
+ *   "<control_key>/<partner>/doc"   our control numbers (kv_next): one
+ *                                   counter gives ISA13, GS06 and ST02
  */
 #include <dray/dray.h>
 
@@ -481,14 +482,16 @@ static dray_status encode_text(struct edi_x12 *st, const dray_msg *msg,
                  type ? type : "(none)");
     return DRAY_REJECT;
   }
+  /* One durable counter per partner gives ISA13, GS06 and ST02 of a
+   * document (each kv_next is a durable write; one document per
+   * interchange keeps the three unique together). */
   long isa13, gs06, st02;
   const char *partner = st->partner_id ? st->partner_id : "default";
-  if (next_control(st, partner, "isa", &isa13) < 0 ||
-      next_control(st, partner, "gs", &gs06) < 0 ||
-      next_control(st, partner, "st", &st02) < 0) {
+  if (next_control(st, partner, "doc", &isa13) < 0) {
     h->set_error(st->inst, "control numbers: state store failed");
     return DRAY_RETRY;
   }
+  gs06 = st02 = isa13;
   char d8[9], t4[5];
   now_stamp(h, d8, t4);
   struct x12_encode_options o = {

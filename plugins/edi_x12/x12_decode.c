@@ -165,12 +165,14 @@ static void on_interchange(void *ctx, struct x12_interchange_result *ic) {
   /* acknowledgments */
   if (r->failed || !o->ack || (o->ack_kind == X12_ACK_NONE && !o->ta1))
     return;
-  long isa13 = 1, gs06 = 1;
-  if (o->next_control && (o->next_control(o->ctx, "isa", &isa13) < 0 ||
-                          o->next_control(o->ctx, "gs", &gs06) < 0)) {
+  /* one durable counter per ack interchange: ISA13 and GS06 share it
+   * (each kv_next is a durable write) */
+  long isa13 = 1, gs06;
+  if (o->next_control && o->next_control(o->ctx, "doc", &isa13) < 0) {
     r->failed = 1;
     return;
   }
+  gs06 = isa13;
   struct x12_delimiters d;
   x12_default_delimiters(&d);
   struct x12_writer w;

@@ -29,7 +29,8 @@ struct x12_decode_options {
   /* Records an accepted interchange's ISA13 (after its messages went out). */
   void (*isa_record)(void *ctx, const char *qual, const char *id,
                      const char *isa13);
-  /* Next control number for our ack interchange ("isa") or group ("gs"). */
+  /* Next control number for an interchange we write ("doc"); used for
+   * both ISA13 and GS06. */
   int (*next_control)(void *ctx, const char *which, long *out);
   /* Canonical message out; 0 or -1 to stop. */
   x12_emit_fn emit;
