@@ -103,6 +103,9 @@ struct dray__spool {
   struct waiter *q_head, *q_tail;
   uint64_t q_count;
   int writing;             /* someone owns the write path (active segment, write_off, wbuf) */
+  int lingering;           /* the leader waits for the rest of its group (linger_cv) */
+  uint64_t last_group;     /* size of the previous group */
+  pthread_cond_t linger_cv;
   struct segment *segs, *active;
   uint64_t next_seq;       /* next seq to assign (write path) */
   uint64_t durable_next;   /* every seq below it is durable */
@@ -522,8 +525,30 @@ static void fail_locked(dray__spool *s, int rc) {
 static void lead_group(dray__spool *s) {
   struct waiter *batch = s->q_head, *last = batch;
   uint32_t taken = 1;
-  /* No lingering: the group is whatever queued while the previous group was syncing, so the
-   * time bound (group_delay_us) holds trivially and a lone appender pays one fdatasync only. */
+  /* Group formation: whatever queued while the previous group was syncing. If fewer appenders
+   * are queued than were in the previous group, those others are most likely just returning from
+   * their ack and about to append again: wait for them, at most group_delay_us. A lone appender
+   * (previous group of 1) never waits. */
+  if (s->durable && s->group_delay_us && s->q_count < s->last_group && s->q_count < s->group_max) {
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += (long)s->group_delay_us * 1000;
+    while (dl.tv_nsec >= 1000000000) {
+      dl.tv_sec++;
+      dl.tv_nsec -= 1000000000;
+    }
+    s->lingering = 1;
+    while (s->q_count < s->last_group && s->q_count < s->group_max && !s->stop)
+      if (pthread_cond_timedwait(&s->linger_cv, &s->mu, &dl) == ETIMEDOUT)
+        break;
+    s->lingering = 0;
+    batch = last = s->q_head;
+    if (!batch) { /* the spool failed meanwhile and every queued appender was answered */
+      s->writing = 0;
+      pthread_cond_broadcast(&s->ack_cv);
+      return;
+    }
+  }
   while (last->next && taken < s->group_max) {
     last = last->next;
     taken++;
@@ -533,6 +558,7 @@ static void lead_group(dray__spool *s) {
     s->q_tail = NULL;
   last->next = NULL;
   s->q_count -= taken;
+  s->last_group = taken;
   pthread_mutex_unlock(&s->mu);
 
   uint32_t n_ok = 0;
@@ -608,6 +634,8 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
     s->q_head = &w;
   s->q_tail = &w;
   s->q_count++;
+  if (s->lingering)
+    pthread_cond_signal(&s->linger_cv);
   while (!w.done) {
     if (!s->writing && !s->failed) {
       s->writing = 1;
@@ -1236,6 +1264,7 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->ack_cv, NULL);
   pthread_cond_init(&s->maint_cv, NULL);
+  pthread_cond_init(&s->linger_cv, NULL);
   uint64_t *firsts = NULL;
   size_t nfirst = 0, capfirst = 0;
   DIR *d = NULL;
@@ -1273,7 +1302,8 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
   }
   closedir(d);
   d = NULL;
-  qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
+  if (nfirst)
+    qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
 
   /* Checkpoint: the newest valid slot wins; both bad refuses to open. */
   uint64_t low_water = 1;
@@ -1445,6 +1475,7 @@ void dray__spool_close(dray__spool **self_p) {
   if (s->ck_fd >= 0)
     s->io->close(s->io->ctx, s->ck_fd);
   pthread_cond_destroy(&s->maint_cv);
+  pthread_cond_destroy(&s->linger_cv);
   pthread_cond_destroy(&s->ack_cv);
   pthread_mutex_destroy(&s->mu);
   free(s->wbuf);
