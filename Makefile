@@ -25,7 +25,7 @@ build: deps
 	ninja -C $(BUILD)
 
 build-asan: deps
-	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dwerror_ci=true
+	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dfault_points=true -Dwerror_ci=true
 	ninja -C $(ASAN_BUILD)
 
 install: build

@@ -20,13 +20,29 @@
 
 static __thread char cb_error[2048];
 static __thread int64_t cb_retry_after = -1;
+static __thread char cb_reference[256];
+static __thread int cb_in_doubt;
 
 void dray__callback_begin(void) {
   cb_error[0] = '\0';
   cb_retry_after = -1;
+  cb_reference[0] = '\0';
+  cb_in_doubt = 0;
 }
 const char *dray__callback_error(void) { return cb_error; }
 int64_t dray__callback_retry_after(void) { return cb_retry_after; }
+const char *dray__callback_reference(void) { return cb_reference; }
+int dray__callback_in_doubt(void) { return cb_in_doubt; }
+
+static void h_set_effect_reference(dray_instance *inst, const char *ref) {
+  (void)inst;
+  snprintf(cb_reference, sizeof cb_reference, "%s", ref ? ref : "");
+}
+
+static void h_set_in_doubt(dray_instance *inst) {
+  (void)inst;
+  cb_in_doubt = 1;
+}
 
 static void h_set_error(dray_instance *inst, const char *fmt, ...) {
   (void)inst;
@@ -245,6 +261,8 @@ static void host_init(void) {
   h->http_remote_addr = dray__http_ex_remote_addr;
   h->http_add_header = dray__http_ex_add_header;
   h->http_respond = dray__http_ex_respond;
+  h->set_effect_reference = h_set_effect_reference;
+  h->set_in_doubt = h_set_in_doubt;
 }
 
 const struct dray_host *dray__host_table(void) {

@@ -40,6 +40,7 @@ struct dray_instance {
   atomic_int emit_open;
   atomic_int stop_requested;
   atomic_int failed; /* a callback returned FATAL */
+  int financial;     /* effects: financial -> the idempotency ledger */
   pthread_mutex_t call_lock;    /* create/start/stop/poll/decode/encode */
   pthread_mutex_t process_lock; /* process(), unless CONCURRENT */
   pthread_t poll_thread;
@@ -74,5 +75,9 @@ void dray__instance_destroy(struct dray_instance **inst_p);
 void dray__callback_begin(void);
 const char *dray__callback_error(void);
 int64_t dray__callback_retry_after(void);
+/* Since ABI 1.1: the effect reference and the in-doubt mark of the last
+ * process() on this thread. */
+const char *dray__callback_reference(void);
+int dray__callback_in_doubt(void);
 
 #endif

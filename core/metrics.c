@@ -94,3 +94,16 @@ void dray__metrics_reset(void) {
   }
   pthread_mutex_unlock(&lock);
 }
+
+void dray__metrics_each(const char *scope,
+                        void (*fn)(void *ctx, const char *name, double value),
+                        void *ctx) {
+  size_t n = strlen(scope);
+  pthread_mutex_lock(&lock);
+  for (struct metric *m = head; m; m = m->next) {
+    if (strncmp(m->name, scope, n) != 0 || m->name[n] != '.') continue;
+    if (m->kind == COUNTER) fn(ctx, m->name + n + 1, (double)m->count);
+    else if (m->kind == GAUGE) fn(ctx, m->name + n + 1, m->value);
+  }
+  pthread_mutex_unlock(&lock);
+}

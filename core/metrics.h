@@ -14,6 +14,11 @@ void dray__metric_observe(const char *scope, const char *name, double value);
 uint64_t dray__metric_counter(const char *scope, const char *name);
 /* One line per metric: "name value" (histograms: count, sum, min, max). */
 void dray__metrics_dump(FILE *out);
+/* Calls fn for each metric whose name starts with "<scope>." with the
+ * name after the scope and its value (counters and gauges). */
+void dray__metrics_each(const char *scope,
+                        void (*fn)(void *ctx, const char *name, double value),
+                        void *ctx);
 /* Forgets everything (tests). */
 void dray__metrics_reset(void);
 

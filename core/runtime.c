@@ -6,7 +6,11 @@
  * lanes' ZeroMQ sockets. */
 #include "runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <json-c/json.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,6 +22,13 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "dedupe.h"
+#include "dlq.h"
+#include "dlq_ops.h"
+#include "journal.h"
+#include "router.h"
+#include "spool.h"
+#include "fault.h"
 #include "fsutil.h"
 #include "http_listener.h"
 #include "instance.h"
@@ -26,20 +37,7 @@
 #include "msg_internal.h"
 #include "pipeline.h"
 #include "state_store.h"
-
-/* Routes compiled against the running instances: for each source
- * instance, its rules. Replaced whole on SIGHUP. */
-struct rule {
-  char **types; /* NULL-terminated globs */
-  size_t *dests;
-  size_t dest_count;
-};
-
-struct route_table {
-  struct rule **rules; /* per source instance index */
-  size_t *rule_count;
-  size_t instance_count;
-};
+#include "status.h"
 
 struct dray__runtime {
   struct dray__site *site;
@@ -51,8 +49,14 @@ struct dray__runtime {
   size_t instance_count;
   struct dray__http *http;
   struct dray__state *store;
+  struct dray__dedupe *dedupe;
   pthread_rwlock_t route_lock;
-  struct route_table *routes;
+  struct dray__route_table *routes;
+  dray__spool *journal; /* accepted messages until every destination is done */
+  dray__spool *dlq;     /* dead letters until replayed or purged */
+  pthread_mutex_t dlq_lock;
+  int lock_fd;          /* flock on DATA_DIR/dray.lock: one runtime per data_dir */
+  atomic_int journal_failed; /* an fsync failed: stop acking, exit non-zero */
   atomic_int stopping;
 };
 
@@ -60,25 +64,37 @@ struct dray__http *dray__runtime_http(struct dray__runtime *rt) {
   return rt->http;
 }
 
+size_t dray__runtime_instance_count(struct dray__runtime *rt) {
+  return rt->instance_count;
+}
+
+struct dray_instance *dray__runtime_instance(struct dray__runtime *rt, size_t i) {
+  return i < rt->instance_count ? rt->instances[i] : NULL;
+}
+
+const char *dray__runtime_site(struct dray__runtime *rt) { return rt->site->site; }
+
 int dray__runtime_stopping(struct dray__runtime *rt) {
   return atomic_load(&rt->stopping);
 }
 
 /* --- route tables ----------------------------------------------------------- */
 
-static void route_table_free(struct route_table *t) {
-  if (!t) return;
-  for (size_t i = 0; i < t->instance_count; i++) {
-    for (size_t r = 0; r < t->rule_count[i]; r++) {
-      for (char **g = t->rules[i][r].types; g && *g; g++) free(*g);
-      free(t->rules[i][r].types);
-      free(t->rules[i][r].dests);
+static struct dray__route_table *build_routes(struct dray__runtime *rt,
+                                              const struct dray__site *site) {
+  char **names = calloc(rt->instance_count + 1, sizeof *names);
+  int *can_receive = calloc(rt->instance_count + 1, sizeof *can_receive);
+  struct dray__route_table *t = NULL;
+  if (names && can_receive) {
+    for (size_t i = 0; i < rt->instance_count; i++) {
+      names[i] = rt->instances[i]->name;
+      can_receive[i] = rt->instances[i]->pipeline != NULL;
     }
-    free(t->rules[i]);
+    t = dray__route_table_build(site, names, can_receive, rt->instance_count);
   }
-  free(t->rules);
-  free(t->rule_count);
-  free(t);
+  free(names);
+  free(can_receive);
+  return t;
 }
 
 static long find_instance(struct dray__runtime *rt, const char *name) {
@@ -87,52 +103,36 @@ static long find_instance(struct dray__runtime *rt, const char *name) {
   return -1;
 }
 
-/* Routes naming instances that do not run (after a reload that added
- * some) are skipped with a warning: new instances need a restart. */
-static struct route_table *route_table_build(struct dray__runtime *rt,
-                                             const struct dray__site *site) {
-  struct route_table *t = calloc(1, sizeof *t);
-  if (!t) return NULL;
-  t->instance_count = rt->instance_count;
-  t->rules = calloc(rt->instance_count, sizeof *t->rules);
-  t->rule_count = calloc(rt->instance_count, sizeof *t->rule_count);
-  if (!t->rules || !t->rule_count) goto fail;
-  for (size_t r = 0; r < site->route_count; r++) {
-    const struct dray__route *route = &site->routes[r];
-    for (size_t f = 0; route->from && route->from[f]; f++) {
-      long src = find_instance(rt, route->from[f]);
-      if (src < 0) {
-        dray__warn("route at line %d: instance %s is not running (restart to add instances)",
-                   route->line, route->from[f]);
-        continue;
-      }
-      struct rule *v = realloc(t->rules[src], (t->rule_count[src] + 1) * sizeof *v);
-      if (!v) goto fail;
-      t->rules[src] = v;
-      struct rule *rule = &v[t->rule_count[src]++];
-      memset(rule, 0, sizeof *rule);
-      size_t nt = 0, nd = 0;
-      while (route->types[nt]) nt++;
-      while (route->to[nd]) nd++;
-      rule->types = calloc(nt + 1, sizeof *rule->types);
-      rule->dests = calloc(nd ? nd : 1, sizeof *rule->dests);
-      if (!rule->types || !rule->dests) goto fail;
-      for (size_t i = 0; i < nt; i++) rule->types[i] = strdup(route->types[i]);
-      for (size_t i = 0; i < nd; i++) {
-        long d = find_instance(rt, route->to[i]);
-        if (d < 0 || !rt->instances[d]->pipeline) {
-          dray__warn("route at line %d: destination %s is not running",
-                     route->line, route->to[i]);
-          continue;
-        }
-        rule->dests[rule->dest_count++] = (size_t)d;
-      }
-    }
+/* --- deliveries, journal and dead letters ---------------------------------- */
+
+/* Every destination is done with the message (delivered or dead-lettered):
+ * its journal record is released. */
+static void delivery_finished(struct dray__delivery *d, void *ctx) {
+  struct dray__runtime *rt = ctx;
+  DRAY_FAULT_POINT("runtime.before_release");
+  if (d->seq && dray__spool_release(rt->journal, d->seq) != 0)
+    dray__error("journal release of record %llu failed", (unsigned long long)d->seq);
+}
+
+static int store_dead_letter(void *ctx, struct dray_instance *dest, const dray_msg *msg,
+                             const struct dray__dlq_context *c) {
+  struct dray__runtime *rt = ctx;
+  dray_buf rec;
+  uint64_t seq;
+  dray__buf_init(&rec);
+  int rc = dray__dlq_encode(&rec, msg, c) == 0
+               ? dray__spool_append(rt->dlq, rec.data, (uint32_t)rec.len, &seq)
+               : -ENOMEM;
+  dray__buf_release(&rec);
+  DRAY_FAULT_POINT("runtime.after_dead_letter");
+  if (rc != 0) {
+    dray__log(DRAY_LOG_ERROR, dest->name,
+              "cannot store dead letter for message %s (%s); it stays in the journal, "
+              "trying again",
+              dray__msg_header(msg, "id"), strerror(-rc));
+    return -1;
   }
-  return t;
-fail:
-  route_table_free(t);
-  return NULL;
+  return 0;
 }
 
 /* --- accepting messages ------------------------------------------------------ */
@@ -148,27 +148,35 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
     dray__metric_add(from->name, "emit_rejected", 1);
     return DRAY_REJECT;
   }
+  /* The same CloudEvent again (source + id) within the window: accepted
+   * once. */
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+  if (dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
+                            dray__msg_header(msg, "id"), now_ms)) {
+    dray__metric_add(from->name, "duplicates", 1);
+    dray__log(DRAY_LOG_DEBUG, from->name, "duplicate event %s from %s accepted once",
+              dray__msg_header(msg, "id"), dray__msg_header(msg, "source"));
+    dray__msg_free(msg_p);
+    return DRAY_OK;
+  }
+  /* The idempotency key follows the message through every retry, restart
+   * and replay. Plugins set it from business identity (sender, document
+   * type, document number, version); otherwise the event's own identity. */
+  if (!dray__msg_header(msg, "idempotencykey")) {
+    char key[512];
+    snprintf(key, sizeof key, "%s/%s", dray__msg_header(msg, "source"),
+             dray__msg_header(msg, "id"));
+    dray__msg_set_header(msg, "idempotencykey", key);
+  }
   const char *type = dray__msg_header(msg, "type");
   size_t dests[64];
   unsigned lanes[64];
-  size_t count = 0;
+  int durable = 0;
 
   pthread_rwlock_rdlock(&rt->route_lock);
-  struct route_table *t = rt->routes;
-  for (size_t r = 0; t && from->index < t->instance_count &&
-                     r < t->rule_count[from->index];
-       r++) {
-    const struct rule *rule = &t->rules[from->index][r];
-    int match = 0;
-    for (char **g = rule->types; *g && !match; g++)
-      match = dray__glob_match(*g, type);
-    if (!match) continue;
-    for (size_t d = 0; d < rule->dest_count; d++) {
-      int seen = 0;
-      for (size_t k = 0; k < count && !seen; k++) seen = dests[k] == rule->dests[d];
-      if (!seen && count < 64) dests[count++] = rule->dests[d];
-    }
-  }
+  size_t count = dray__route_match(rt->routes, from->index, type, dests, 64, &durable);
   if (count == 0) {
     pthread_rwlock_unlock(&rt->route_lock);
     dray__metric_add(from->name, "unrouted", 1);
@@ -192,10 +200,59 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
       return DRAY_RETRY;
     }
   }
+  uint64_t seq = 0;
+  if (durable) {
+    /* Durable before the source hears OK: appended and fdatasync'ed. */
+    dray_buf rec;
+    dray__buf_init(&rec);
+    int rc = dray__journal_encode(&rec, from->name, NULL, 0, msg) == 0
+                 ? dray__spool_append(rt->journal, rec.data, (uint32_t)rec.len, &seq)
+                 : -ENOMEM;
+    dray__buf_release(&rec);
+    if (rc != 0) {
+      for (size_t k = 0; k < count; k++)
+        dray__pipeline_unreserve(rt->instances[dests[k]]->pipeline, lanes[k]);
+      pthread_rwlock_unlock(&rt->route_lock);
+      if (rc == -EAGAIN || rc == -ENOMEM) {
+        host->set_error(from, "journal full (journal.max_disk_bytes): backpressure");
+        dray__metric_add(from->name, "backpressure", 1);
+        return DRAY_RETRY;
+      }
+      if (rc == -EMSGSIZE) {
+        host->set_error(from, "message %s is larger than the journal's record limit",
+                        dray__msg_header(msg, "id"));
+        return DRAY_REJECT;
+      }
+      if (!atomic_exchange(&rt->journal_failed, 1)) {
+        dray__log(DRAY_LOG_ERROR, NULL,
+                  "journal write failed (%s): no more messages are acknowledged; stopping",
+                  strerror(-rc));
+        kill(getpid(), SIGTERM);
+      }
+      host->set_error(from, "journal failed: %s", strerror(-rc));
+      return DRAY_RETRY;
+    }
+  }
+  DRAY_FAULT_POINT("runtime.after_journal_append");
+  struct dray__delivery *d = calloc(1, sizeof *d);
+  if (!d) { /* the record is durable: it is delivered after a restart */
+    pthread_rwlock_unlock(&rt->route_lock);
+    dray__error("out of memory: message %s waits in the journal", dray__msg_header(msg, "id"));
+    for (size_t k = 0; k < count; k++)
+      dray__pipeline_unreserve(rt->instances[dests[k]]->pipeline, lanes[k]);
+    dray__msg_free(msg_p);
+    return seq ? DRAY_OK : DRAY_RETRY;
+  }
+  d->msg = dray__msg_ref(msg);
+  d->seq = seq;
+  d->finished = delivery_finished;
+  d->ctx = rt;
+  atomic_init(&d->remaining, (int)count);
   for (size_t k = 0; k < count; k++)
-    dray__pipeline_push(rt->instances[dests[k]]->pipeline, lanes[k],
-                        dray__msg_ref(msg));
+    dray__pipeline_push(rt->instances[dests[k]]->pipeline, lanes[k], d);
   pthread_rwlock_unlock(&rt->route_lock);
+  dray__dedupe_add(rt->dedupe, dray__msg_header(msg, "source"),
+                   dray__msg_header(msg, "id"), now_ms);
   dray__metric_add(from->name, "emitted", 1);
   dray__msg_free(msg_p); /* the emitter's reference */
   return DRAY_OK;
@@ -236,6 +293,113 @@ static void *poll_main(void *arg) {
 
 /* --- start and stop ------------------------------------------------------------ */
 
+static void spool_event(void *ctx, const char *line) {
+  dray__log(DRAY_LOG_WARN, NULL, "%s: %s", (const char *)ctx, line);
+}
+
+static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
+  const struct dray__site *s = rt->site;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/journal", s->data_dir);
+  struct dray__spool_options jo = {
+      .dir = dir, .name = "journal", .segment_bytes = s->journal_segment_bytes,
+      .max_disk_bytes = s->journal_max_bytes, .group_max_records = s->journal_group_records,
+      .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
+      .on_event = spool_event, .event_ctx = "journal"};
+  rt->journal = dray__spool_open(&jo, err, err_size);
+  if (!rt->journal) return -1;
+  snprintf(dir, sizeof dir, "%s/dlq", s->data_dir);
+  struct dray__spool_options dlo = {.dir = dir, .name = "dlq", .max_disk_bytes = s->dlq_max_bytes,
+                                    .durable = 1, .on_event = spool_event, .event_ctx = "dlq"};
+  rt->dlq = dray__spool_open(&dlo, err, err_size);
+  return rt->dlq ? 0 : -1;
+}
+
+/* Hands a journaled record to its destinations again: at start-up (what
+ * was not released before a stop or a crash) and for dead-letter replays.
+ * Named destinations win over the routes. */
+static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journal_record *rec,
+                     int replayed) {
+  size_t dests[64], count = 0;
+  int durable;
+  if (rec->dest_count) {
+    for (size_t i = 0; i < rec->dest_count && count < 64; i++) {
+      long d = find_instance(rt, rec->dests[i]);
+      if (d >= 0 && rt->instances[d]->pipeline) dests[count++] = (size_t)d;
+    }
+  } else {
+    long from = find_instance(rt, rec->source);
+    if (from >= 0)
+      count = dray__route_match(rt->routes, (size_t)from,
+                                dray__msg_header(rec->msg, "type"), dests, 64, &durable);
+  }
+  if (count == 0) {
+    dray__warn("journal record %llu (message %s from %s) has no destination now; "
+               "dead-lettered as unroutable",
+               (unsigned long long)seq, dray__msg_header(rec->msg, "id"), rec->source);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    struct dray__dlq_context c = {.instance = rec->source, .plugin = "", .plugin_version = "",
+                                  .stage = "replay", .error_class = "unroutable",
+                                  .error = "no route matches after a restart or reload",
+                                  .first_failure_ns = ns, .last_failure_ns = ns};
+    struct dray_instance *src = rt->instance_count ? rt->instances[0] : NULL;
+    if (!src || store_dead_letter(rt, src, rec->msg, &c) == 0) dray__spool_release(rt->journal, seq);
+    return 0;
+  }
+  struct dray__delivery *d = calloc(1, sizeof *d);
+  if (!d) return -1;
+  d->msg = dray__msg_ref(rec->msg);
+  d->seq = seq;
+  d->replayed = replayed;
+  d->finished = delivery_finished;
+  d->ctx = rt;
+  atomic_init(&d->remaining, (int)count);
+  for (size_t k = 0; k < count; k++) {
+    struct dray__pipeline *pl = rt->instances[dests[k]]->pipeline;
+    unsigned lane = dray__pipeline_lane_for(pl, rec->msg);
+    dray__pipeline_reserve_force(pl, lane);
+    dray__pipeline_push(pl, lane, d);
+  }
+  return 0;
+}
+
+struct replay_ctx {
+  struct dray__runtime *rt;
+  size_t count, bad;
+};
+
+static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
+  struct replay_ctx *r = ctx;
+  struct dray__journal_record rec;
+  char why[256];
+  if (dray__journal_decode(data, len, &rec, why, sizeof why) != 0) {
+    /* CRC-valid but not ours: never silently skipped */
+    dray__error("journal record %llu cannot be read (%s); left in the journal",
+                (unsigned long long)seq, why);
+    r->bad++;
+    return 0;
+  }
+  if (redeliver(r->rt, seq, &rec, 1) == 0) r->count++;
+  dray__journal_record_release(&rec);
+  return 0;
+}
+
+static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+  struct replay_ctx r = {.rt = rt};
+  struct dray__spool_stats st;
+  dray__spool_stats(rt->journal, &st);
+  if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0) {
+    snprintf(err, err_size, "cannot replay the journal");
+    return -1;
+  }
+  if (r.count || r.bad)
+    dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
+               r.count, r.bad ? " (some records unreadable: see above)" : "");
+  return 0;
+}
+
 static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
   struct dray__site *s = rt->site;
   char path[4096];
@@ -243,6 +407,14 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     snprintf(err, err_size, "data_dir %s: %s", s->data_dir, strerror(errno));
     return -1;
   }
+  snprintf(path, sizeof path, "%s/dray.lock", s->data_dir);
+  rt->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (rt->lock_fd < 0 || flock(rt->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    snprintf(err, err_size, "%s: %s", path,
+             errno == EWOULDBLOCK ? "another dray runs on this data_dir" : strerror(errno));
+    return -1;
+  }
+  if (open_spools(rt, err, err_size) != 0) return -1;
   snprintf(path, sizeof path, "%s/state.db", s->data_dir);
   rt->store = dray__state_open(path, err, err_size);
   if (!rt->store) return -1;
@@ -252,6 +424,11 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
         .tls_key_file = s->http_tls_key, .max_body_bytes = s->http_max_body};
     rt->http = dray__http_new(&opt, err, err_size);
     if (!rt->http) return -1;
+  }
+  rt->dedupe = dray__dedupe_new(s->dedupe_window_ms, s->dedupe_capacity);
+  if (!rt->dedupe) {
+    snprintf(err, err_size, "out of memory (dedupe_capacity %u)", s->dedupe_capacity);
+    return -1;
   }
   rt->zctx = zmq_ctx_new();
   if (!rt->zctx) {
@@ -271,17 +448,20 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     inst->index = i;
     inst->state_store = rt->store;
     inst->poll_interval_ms = ic->poll_interval_ms;
+    inst->financial = strcmp(ic->effects, "financial") == 0;
     rt->instances[rt->instance_count++] = inst;
     /* Every destination-capable instance gets its lanes, so a reload can
      * route to it without a restart. */
     if (ic->plugin->desc->kinds & DRAY_KIND_DESTINATION) {
+      struct dray__pipeline_hooks hooks = {.ctx = rt, .dead_letter = store_dead_letter};
       inst->pipeline = dray__pipeline_new(rt->zctx, inst, ic->workers,
-                                          ic->queue_capacity, err, err_size);
+                                          ic->queue_capacity, &ic->retry,
+                                          &ic->breaker, &hooks, err, err_size);
       if (!inst->pipeline) return -1;
     }
     if (dray__instance_create(inst, err, err_size) != 0) return -1;
   }
-  rt->routes = route_table_build(rt, s);
+  rt->routes = build_routes(rt, s);
   if (!rt->routes) {
     snprintf(err, err_size, "out of memory building routes");
     return -1;
@@ -294,6 +474,7 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
       snprintf(err, err_size, "cannot start workers for %s", rt->instances[i]->name);
       return -1;
     }
+  if (replay_journal(rt, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
     if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   if (rt->http && dray__http_start(rt->http, err, err_size) != 0) return -1;
@@ -317,7 +498,8 @@ static int64_t mono_ms(void) {
 
 /* Drains within the deadline: sources stop first (their emits get
  * backpressure), then in-flight messages finish, then everything stops.
- * Returns the number of messages left undelivered. */
+ * What is left of journaled messages is delivered after the next start.
+ * Returns the number of memory-class messages lost. */
 static size_t runtime_close(struct dray__runtime *rt) {
   atomic_store(&rt->stopping, 1);
   for (size_t i = 0; i < rt->instance_count; i++) {
@@ -347,9 +529,10 @@ static size_t runtime_close(struct dray__runtime *rt) {
     if (pending) sleep_ms(10);
   } while (pending && mono_ms() < deadline);
   if (pending)
-    dray__error("shutdown deadline reached with %zu messages in flight", pending);
+    dray__warn("shutdown deadline reached with %zu messages in flight", pending);
+  size_t lost = 0;
   for (size_t i = 0; i < rt->instance_count; i++)
-    if (rt->instances[i]->pipeline) dray__pipeline_stop(rt->instances[i]->pipeline);
+    if (rt->instances[i]->pipeline) lost += dray__pipeline_stop(rt->instances[i]->pipeline);
   for (size_t i = 0; i < rt->instance_count; i++) {
     struct dray_instance *inst = rt->instances[i];
     dray__instance_stop(inst);
@@ -360,11 +543,62 @@ static size_t runtime_close(struct dray__runtime *rt) {
   free(rt->instances);
   rt->instances = NULL;
   rt->instance_count = 0;
-  route_table_free(rt->routes);
-  rt->routes = NULL;
+  dray__route_table_free(&rt->routes);
   if (rt->zctx) zmq_ctx_term(rt->zctx);
   dray__state_close(&rt->store);
-  return pending;
+  dray__dedupe_destroy(&rt->dedupe);
+  dray__spool_close(&rt->journal);
+  dray__spool_close(&rt->dlq);
+  if (rt->lock_fd > 0) close(rt->lock_fd);
+  rt->lock_fd = -1;
+  return lost;
+}
+
+/* --- operator requests (dray dlq while the site runs) ---------------------- */
+
+static int inject_replay(void *ctx, uint64_t seq, struct dray__journal_record *rec) {
+  return redeliver(ctx, seq, rec, 0);
+}
+
+/* Answers DATA_DIR/requests/ID.req: the output goes to ID.out as it is
+ * produced, the exit status to ID.status last. */
+static void serve_requests(struct dray__runtime *rt) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/requests", rt->site->data_dir);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    if (n < 5 || strcmp(e->d_name + n - 4, ".req") != 0) continue;
+    char req[4400], out_path[4400], status_path[4400], tmp[4500], err[512] = "";
+    snprintf(req, sizeof req, "%s/%s", dir, e->d_name);
+    snprintf(out_path, sizeof out_path, "%s/%.*s.out", dir, (int)(n - 4), e->d_name);
+    snprintf(status_path, sizeof status_path, "%s/%.*s.status", dir, (int)(n - 4), e->d_name);
+    struct json_object *o = json_object_from_file(req);
+    unlink(req);
+    struct dray__dlq_op op;
+    long done = -1;
+    FILE *out = fopen(out_path, "w");
+    if (!o || dray__dlq_op_from_json(o, &op) != 0) {
+      snprintf(err, sizeof err, "malformed request %s", e->d_name);
+    } else if (out) {
+      setvbuf(out, NULL, _IOLBF, 0);
+      done = dray__dlq_run(rt->dlq, rt->journal, &op, inject_replay, rt, out, out, err,
+                           sizeof err);
+      dray__info("dlq %s request: %ld dead letters", json_object_get_string(
+                     json_object_object_get(o, "action")), done);
+    }
+    if (out) fclose(out);
+    json_object_put(o);
+    struct json_object *st = json_object_new_object();
+    json_object_object_add(st, "code", json_object_new_int(done < 0 ? 1 : 0));
+    json_object_object_add(st, "error", json_object_new_string(err));
+    snprintf(tmp, sizeof tmp, "%s.tmp", status_path);
+    if (json_object_to_file(tmp, st) == 0) rename(tmp, status_path);
+    json_object_put(st);
+  }
+  closedir(d);
 }
 
 /* --- reload ---------------------------------------------------------------------- */
@@ -381,7 +615,7 @@ static void runtime_reload(struct dray__runtime *rt, const char *path) {
     dray__registry_release(&reg);
     return;
   }
-  struct route_table *t = route_table_build(rt, next);
+  struct dray__route_table *t = build_routes(rt, next);
   if (!t) {
     dray__error("reload: out of memory");
     dray__site_free(&next);
@@ -389,10 +623,10 @@ static void runtime_reload(struct dray__runtime *rt, const char *path) {
     return;
   }
   pthread_rwlock_wrlock(&rt->route_lock);
-  struct route_table *old = rt->routes;
+  struct dray__route_table *old = rt->routes;
   rt->routes = t;
   pthread_rwlock_unlock(&rt->route_lock);
-  route_table_free(old);
+  dray__route_table_free(&old);
   /* Instances keep reading the config of the site they were created
    * from; changed instance settings need a restart. */
   struct dray__site **v = realloc(rt->old_sites, (rt->old_site_count + 1) * sizeof *v);
@@ -414,6 +648,7 @@ int dray__run(const char *config_path) {
   char err[1024] = "";
   int code = 0;
   memset(&rt, 0, sizeof rt);
+  rt.lock_fd = -1;
   pthread_rwlock_init(&rt.route_lock, NULL);
   dray__registry_init(&rt.registry);
 
@@ -445,8 +680,14 @@ int dray__run(const char *config_path) {
              rt.instance_count, rt.site->route_count, (int)getpid());
   if (rt.http)
     dray__info("http listener on port %u", (unsigned)dray__http_port(rt.http));
+  char status_path[4096];
+  unsigned ticks = 0;
+  snprintf(status_path, sizeof status_path, "%s/status.json", rt.site->data_dir);
+  dray__status_write(&rt, status_path);
   for (;;) {
-    struct timespec tick = {1, 0};
+    struct timespec tick = {0, 200000000};
+    if (++ticks % 5 == 0) dray__status_write(&rt, status_path);
+    serve_requests(&rt);
     int sig = sigtimedwait(&sigs, NULL, &tick);
     if (sig == SIGHUP) {
       runtime_reload(&rt, config_path);
@@ -456,9 +697,13 @@ int dray__run(const char *config_path) {
     }
   }
 out:;
-  size_t left = runtime_close(&rt);
-  if (left) code = 1;
-  dray__info("stopped%s", left ? " with undelivered messages" : "");
+  size_t lost = runtime_close(&rt);
+  if (lost) code = 1;
+  if (atomic_load(&rt.journal_failed)) {
+    dray__error("exiting non-zero: the journal failed; restart to recover from it");
+    code = 3;
+  }
+  dray__info("stopped%s", lost ? " with lost memory-class messages" : "");
   if (dray__log_level() >= DRAY_LOG_INFO) dray__metrics_dump(stderr);
   for (size_t i = 0; i < rt.old_site_count; i++) dray__site_free(&rt.old_sites[i]);
   free(rt.old_sites);

@@ -22,6 +22,11 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
                                  struct dray_instance *from, dray_msg **msg_p);
 /* The shared HTTP listener, or NULL when the site has none. */
 struct dray__http *dray__runtime_http(struct dray__runtime *rt);
+/* The running instances, for status and tools. */
+size_t dray__runtime_instance_count(struct dray__runtime *rt);
+struct dray_instance *dray__runtime_instance(struct dray__runtime *rt, size_t i);
+const char *dray__runtime_site(struct dray__runtime *rt);
+
 /* Nonzero once the runtime is draining (sources get backpressure). */
 int dray__runtime_stopping(struct dray__runtime *rt);
 

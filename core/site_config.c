@@ -263,7 +263,45 @@ static void read_plugin_config(struct reader *r,
 
 static const char *const instance_keys[] = {
     "plugin", "config", "workers", "queue_capacity", "poll_interval_ms",
-    "effects", NULL};
+    "effects", "retry", "breaker", NULL};
+static const char *const retry_keys[] = {"base_ms", "cap_ms", "max_age_ms", NULL};
+static const char *const breaker_keys[] = {
+    "consecutive_failures", "window", "window_min", "failure_ratio_pct",
+    "open_ms", "open_max_ms", "half_open_probes", NULL};
+
+static void read_ms(struct reader *r, const struct dray__node *map, const char *key,
+                    unsigned max, int64_t *out) {
+  const struct dray__node *v = dray__node_get(map, key);
+  unsigned u;
+  if (v && read_uint(r, v, key, 0, max, &u) == 0) *out = u;
+}
+
+static void read_count(struct reader *r, const struct dray__node *map, const char *key,
+                       unsigned min, unsigned max, unsigned *out) {
+  const struct dray__node *v = dray__node_get(map, key);
+  if (v) read_uint(r, v, key, min, max, out);
+}
+
+static void read_policies(struct reader *r, struct dray__instance_config *ic,
+                          const struct dray__node *n) {
+  const struct dray__node *v;
+  if ((v = dray__node_get(n, "retry")) && want_kind(r, v, DRAY_NODE_MAPPING, "retry")) {
+    check_keys(r, v, "retry", retry_keys);
+    read_ms(r, v, "base_ms", 3600000, &ic->retry.base_ms);
+    read_ms(r, v, "cap_ms", 86400000, &ic->retry.cap_ms);
+    read_ms(r, v, "max_age_ms", 2592000000u, &ic->retry.max_age_ms);
+  }
+  if ((v = dray__node_get(n, "breaker")) && want_kind(r, v, DRAY_NODE_MAPPING, "breaker")) {
+    check_keys(r, v, "breaker", breaker_keys);
+    read_count(r, v, "consecutive_failures", 1, 1000, &ic->breaker.consecutive_failures);
+    read_count(r, v, "window", 1, 64, &ic->breaker.window);
+    read_count(r, v, "window_min", 1, 64, &ic->breaker.window_min);
+    read_count(r, v, "failure_ratio_pct", 1, 100, &ic->breaker.failure_ratio_pct);
+    read_ms(r, v, "open_ms", 86400000, &ic->breaker.open_ms);
+    read_ms(r, v, "open_max_ms", 86400000, &ic->breaker.open_max_ms);
+    read_count(r, v, "half_open_probes", 1, 100, &ic->breaker.half_open_probes);
+  }
+}
 
 static void read_instance(struct reader *r, struct dray__registry *reg,
                           struct dray__instance_config *ic,
@@ -274,6 +312,8 @@ static void read_instance(struct reader *r, struct dray__registry *reg,
   ic->queue_capacity = 1024;
   ic->poll_interval_ms = 200;
   ic->effects = strdup("none");
+  dray__retry_policy_default(&ic->retry);
+  dray__breaker_policy_default(&ic->breaker);
   const char *c = key->value;
   int name_ok = *c != '\0';
   for (; *c; c++)
@@ -292,6 +332,7 @@ static void read_instance(struct reader *r, struct dray__registry *reg,
     read_uint(r, v, "queue_capacity", 1, 10000000, &ic->queue_capacity);
   if ((v = dray__node_get(n, "poll_interval_ms")))
     read_uint(r, v, "poll_interval_ms", 1, 3600000, &ic->poll_interval_ms);
+  read_policies(r, ic, n);
   if ((v = dray__node_get(n, "effects"))) {
     if (want_kind(r, v, DRAY_NODE_SCALAR, "effects")) {
       if (strcmp(v->value, "none") && strcmp(v->value, "financial"))
@@ -323,7 +364,7 @@ static void read_instance(struct reader *r, struct dray__registry *reg,
 
 /* --- routes ---------------------------------------------------------------- */
 
-static const char *const route_keys[] = {"from", "types", "to", NULL};
+static const char *const route_keys[] = {"from", "types", "to", "delivery", NULL};
 
 static int instance_index(const struct dray__site *s, const char *name) {
   for (size_t i = 0; i < s->instance_count; i++)
@@ -345,6 +386,13 @@ static void read_route(struct reader *r, struct dray__site *s,
   if (from) route->from = read_names(r, from, "from");
   if (to) route->to = read_names(r, to, "to");
   route->types = types ? read_names(r, types, "types") : NULL;
+  const struct dray__node *delivery = dray__node_get(n, "delivery");
+  if (delivery && want_kind(r, delivery, DRAY_NODE_SCALAR, "delivery")) {
+    if (strcmp(delivery->value, "memory") == 0) route->memory = 1;
+    else if (strcmp(delivery->value, "durable") != 0)
+      dray__diag_add(r->diag, r->file, delivery,
+                     "delivery: expected durable or memory, got \"%s\"", delivery->value);
+  }
   if (!route->types && (route->types = calloc(2, sizeof(char *))))
     route->types[0] = strdup("*");
   for (int side = 0; side < 2; side++) {
@@ -447,7 +495,31 @@ out:
 
 static const char *const top_keys[] = {
     "site", "data_dir", "plugin_path", "log_level", "shutdown_timeout_ms",
-    "http", "instances", "routes", NULL};
+    "dedupe_window_ms", "dedupe_capacity", "journal", "dlq", "http", "instances", "routes",
+    NULL};
+static const char *const journal_keys[] = {"segment_bytes", "max_disk_bytes", "group_max_records",
+                                           "group_max_delay_us", NULL};
+static const char *const dlq_keys[] = {"max_disk_bytes", NULL};
+
+/* Byte sizes accept a plain integer or a K/M/G suffix (powers of 1024). */
+static void read_bytes(struct reader *r, const struct dray__node *map, const char *key,
+                       uint64_t min, uint64_t *out) {
+  const struct dray__node *v = dray__node_get(map, key);
+  if (!v || !want_kind(r, v, DRAY_NODE_SCALAR, key)) return;
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(v->value, &end, 10);
+  uint64_t mult = 1;
+  if (*end == 'K' || *end == 'k') mult = 1024, end++;
+  else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
+  else if (*end == 'G' || *end == 'g') mult = 1024ull * 1024 * 1024, end++;
+  if (errno || end == v->value || *end || v->value[0] == '-' || n * mult < min) {
+    dray__diag_add(r->diag, r->file, v, "%s: expected a size of at least %llu bytes (e.g. 64M), got \"%s\"",
+                   key, (unsigned long long)min, v->value);
+    return;
+  }
+  *out = n * mult;
+}
 static const char *const http_keys[] = {"listen", "tls_cert", "tls_key",
                                         "max_body_bytes", NULL};
 
@@ -519,6 +591,8 @@ struct dray__site *dray__site_load(const char *path,
   s->path = strdup(path);
   s->log_level = DRAY_LOG_INFO;
   s->shutdown_timeout_ms = 10000;
+  s->dedupe_window_ms = 600000;
+  s->dedupe_capacity = 262144;
   if (!want_kind(&r, root, DRAY_NODE_MAPPING, "site file")) goto out;
   check_keys(&r, root, "the site file", top_keys);
 
@@ -537,6 +611,24 @@ struct dray__site *dray__site_load(const char *path,
   }
   if ((v = dray__node_get(root, "shutdown_timeout_ms")))
     read_uint(&r, v, "shutdown_timeout_ms", 1, 3600000, &s->shutdown_timeout_ms);
+  if ((v = dray__node_get(root, "dedupe_window_ms")))
+    read_uint(&r, v, "dedupe_window_ms", 0, 604800000u, &s->dedupe_window_ms);
+  if ((v = dray__node_get(root, "dedupe_capacity")))
+    read_uint(&r, v, "dedupe_capacity", 1, 100000000, &s->dedupe_capacity);
+  if ((v = dray__node_get(root, "journal")) && want_kind(&r, v, DRAY_NODE_MAPPING, "journal")) {
+    check_keys(&r, v, "journal", journal_keys);
+    read_bytes(&r, v, "segment_bytes", 4096, &s->journal_segment_bytes);
+    read_bytes(&r, v, "max_disk_bytes", 1 << 20, &s->journal_max_bytes);
+    const struct dray__node *g;
+    if ((g = dray__node_get(v, "group_max_records")))
+      read_uint(&r, g, "group_max_records", 1, 65536, &s->journal_group_records);
+    if ((g = dray__node_get(v, "group_max_delay_us")))
+      read_uint(&r, g, "group_max_delay_us", 0, 1000000, &s->journal_group_delay_us);
+  }
+  if ((v = dray__node_get(root, "dlq")) && want_kind(&r, v, DRAY_NODE_MAPPING, "dlq")) {
+    check_keys(&r, v, "dlq", dlq_keys);
+    read_bytes(&r, v, "max_disk_bytes", 1 << 20, &s->dlq_max_bytes);
+  }
   if ((v = dray__node_get(root, "http"))) read_http(&r, s, v);
   scan_plugins(&r, s, reg, dray__node_get(root, "plugin_path"));
 

@@ -5,8 +5,11 @@
 #define DRAY_CORE_SITE_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "breaker.h"
 #include "plugin_loader.h"
+#include "retry.h"
 #include "yaml_tree.h"
 #include "params.h"
 
@@ -30,12 +33,15 @@ struct dray__instance_config {
   unsigned queue_capacity;           /* per lane, messages (default 1024) */
   unsigned poll_interval_ms;         /* idle pause for polled sources */
   char *effects;                     /* "none" or "financial" */
+  struct dray__retry_policy retry;   /* destination retries */
+  struct dray__breaker_policy breaker; /* destination circuit breaker */
 };
 
 struct dray__route {
   char **from; /* instance names; NULL-terminated */
   char **types; /* type globs ('*' matches any run); NULL-terminated */
   char **to;    /* instance names; NULL-terminated */
+  int memory;   /* delivery: memory (not journaled; a crash may lose it) */
   int line;
 };
 
@@ -46,6 +52,14 @@ struct dray__site {
   char **plugin_path; /* NULL-terminated */
   int log_level;
   unsigned shutdown_timeout_ms;
+  unsigned dedupe_window_ms; /* ingress de-duplication on (source, id) */
+  unsigned dedupe_capacity;
+  /* The ingress journal (DATA_DIR/journal) and dead letters (DATA_DIR/dlq). */
+  uint64_t journal_segment_bytes;
+  uint64_t journal_max_bytes;
+  unsigned journal_group_records;
+  unsigned journal_group_delay_us;
+  uint64_t dlq_max_bytes;
   /* Shared HTTP listener; http_listen NULL = disabled. */
   char *http_listen;
   char *http_tls_cert;

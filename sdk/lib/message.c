@@ -287,3 +287,104 @@ out:
   json_tokener_free(tok);
   return msg;
 }
+
+static int put_u16(dray_buf *buf, size_t v) {
+  unsigned char b[2] = {(unsigned char)(v & 0xff), (unsigned char)(v >> 8)};
+  return v > 0xffff ? -1 : dray__buf_append(buf, b, 2);
+}
+
+static int put_u32(dray_buf *buf, size_t v) {
+  unsigned char b[4] = {(unsigned char)(v & 0xff), (unsigned char)(v >> 8),
+                        (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+  return v > 0xffffffffu ? -1 : dray__buf_append(buf, b, 4);
+}
+
+int dray__msg_pack(const dray_msg *msg, dray_buf *buf) {
+  if (dray__buf_append(buf, "DRM1", 4) != 0 || put_u16(buf, msg->attr_count) != 0)
+    return -1;
+  for (size_t i = 0; i < msg->attr_count; i++) {
+    size_t n = strlen(msg->attrs[i].name), v = strlen(msg->attrs[i].value);
+    if (put_u16(buf, n) != 0 || dray__buf_append(buf, msg->attrs[i].name, n) != 0 ||
+        put_u32(buf, v) != 0 || dray__buf_append(buf, msg->attrs[i].value, v) != 0)
+      return -1;
+  }
+  if (put_u32(buf, msg->body_len) != 0 ||
+      dray__buf_append(buf, msg->body, msg->body_len) != 0)
+    return -1;
+  return 0;
+}
+
+/* A cursor over untrusted bytes: every read is bounds-checked. */
+struct reader {
+  const unsigned char *p;
+  size_t left;
+};
+
+static int take(struct reader *r, size_t n, const unsigned char **out) {
+  if (n > r->left) return -1;
+  *out = r->p;
+  r->p += n;
+  r->left -= n;
+  return 0;
+}
+
+static int get_u16(struct reader *r, size_t *v) {
+  const unsigned char *b;
+  if (take(r, 2, &b) != 0) return -1;
+  *v = (size_t)b[0] | (size_t)b[1] << 8;
+  return 0;
+}
+
+static int get_u32(struct reader *r, size_t *v) {
+  const unsigned char *b;
+  if (take(r, 4, &b) != 0) return -1;
+  *v = (size_t)b[0] | (size_t)b[1] << 8 | (size_t)b[2] << 16 | (size_t)b[3] << 24;
+  return 0;
+}
+
+dray_msg *dray__msg_unpack(const void *data, size_t len, char *err,
+                           size_t err_size) {
+  struct reader r = {data, len};
+  const unsigned char *magic, *name, *value;
+  size_t count, n, v;
+  dray_msg *msg = NULL;
+  if (take(&r, 4, &magic) != 0 || memcmp(magic, "DRM1", 4) != 0) {
+    snprintf(err, err_size, "packed message: bad magic");
+    return NULL;
+  }
+  if (get_u16(&r, &count) != 0) goto truncated;
+  if (!(msg = dray__msg_create())) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (get_u16(&r, &n) != 0 || take(&r, n, &name) != 0 ||
+        get_u32(&r, &v) != 0 || take(&r, v, &value) != 0)
+      goto truncated;
+    char *k = strndup((const char *)name, n), *val = strndup((const char *)value, v);
+    int bad = !k || !val || strlen(k) != n || strlen(val) != v ||
+              !dray__attr_name_valid(k) || strcmp(k, "data") == 0 ||
+              set_attr(msg, k, val) != 0;
+    free(k);
+    free(val);
+    if (bad) {
+      snprintf(err, err_size, "packed message: attribute %zu is invalid", i);
+      goto fail;
+    }
+  }
+  if (get_u32(&r, &n) != 0 || take(&r, n, &value) != 0) goto truncated;
+  if (dray__msg_set_body(msg, (const char *)value, n) != 0) {
+    snprintf(err, err_size, "out of memory");
+    goto fail;
+  }
+  if (r.left != 0) {
+    snprintf(err, err_size, "packed message: %zu trailing bytes", r.left);
+    goto fail;
+  }
+  return msg;
+truncated:
+  snprintf(err, err_size, "packed message: truncated at byte %zu", len - r.left);
+fail:
+  dray__msg_free(&msg);
+  return NULL;
+}

@@ -62,6 +62,8 @@ struct dray_mock_host {
   int emit_open;
   dray_status emit_status;
   int stop;
+  int in_doubt;
+  char reference[256];
   char error[1024];
   int64_t retry_after;
   dray_buf log;
@@ -107,6 +109,12 @@ static void mh_set_error(dray_instance *inst, const char *fmt, ...) {
 static void mh_set_retry_after(dray_instance *inst, int64_t ms) {
   MH(inst)->retry_after = ms;
 }
+
+static void mh_set_effect_reference(dray_instance *inst, const char *ref) {
+  snprintf(MH(inst)->reference, sizeof MH(inst)->reference, "%s", ref ? ref : "");
+}
+
+static void mh_set_in_doubt(dray_instance *inst) { MH(inst)->in_doubt = 1; }
 
 /* --- config ------------------------------------------------------------- */
 
@@ -437,6 +445,8 @@ dray_mock_host *dray_mock_host_new(const char *instance_name) {
   h->http_remote_addr = mh_http_remote;
   h->http_add_header = mh_http_add_header;
   h->http_respond = mh_http_respond;
+  h->set_effect_reference = mh_set_effect_reference;
+  h->set_in_doubt = mh_set_in_doubt;
   return mh;
 }
 
@@ -559,7 +569,15 @@ int64_t dray_mock_host_last_retry_after(dray_mock_host *self) {
 void dray_mock_host_clear_error(dray_mock_host *self) {
   self->error[0] = '\0';
   self->retry_after = -1;
+  self->in_doubt = 0;
+  self->reference[0] = '\0';
 }
+
+const char *dray_mock_host_effect_reference(dray_mock_host *self) {
+  return self->reference;
+}
+
+int dray_mock_host_in_doubt(dray_mock_host *self) { return self->in_doubt; }
 
 const char *dray_mock_host_log_text(dray_mock_host *self) {
   return dray__buf_data(&self->log, NULL);

@@ -66,6 +66,14 @@ int dray__msg_serialize(const dray_msg *msg, dray_buf *buf);
 /* Parses a structured CloudEvent; NULL with a JSON-path error in err. */
 dray_msg *dray__msg_parse(const char *json, size_t len, char *err,
                           size_t err_size);
+/* Binary form for spools and ipc: "DRM1", u16 attribute count, each
+ * attribute as u16 name length + name + u32 value length + value, then
+ * u32 body length + body; integers little-endian. Appends to buf. */
+int dray__msg_pack(const dray_msg *msg, dray_buf *buf);
+/* Reads the binary form; every length is checked against the input before
+ * use. NULL with the reason in err. Caller owns the result. */
+dray_msg *dray__msg_unpack(const void *data, size_t len, char *err,
+                           size_t err_size);
 /* Checks the envelope rules a routed message must satisfy (required
  * attributes, names, type form). 0, or -1 with the reason in err. */
 int dray__msg_check_envelope(const dray_msg *msg, char *err, size_t size);

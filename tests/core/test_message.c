@@ -94,6 +94,28 @@ static void test_shared_references_free_once(void **s) {
   dray__msg_free(&second);
 }
 
+static void test_pack_unpack_round_trips_and_refuses_truncation(void **s) {
+  (void)s;
+  dray_msg *m = dray__msg_new("dray://t/src", "dray.order.created.v1", "{\"a\":1}", 7);
+  dray__msg_set_header(m, "partitionkey", "SHP-9");
+  dray_buf buf;
+  dray__buf_init(&buf);
+  assert_int_equal(dray__msg_pack(m, &buf), 0);
+  char err[256];
+  dray_msg *back = dray__msg_unpack(buf.data, buf.len, err, sizeof err);
+  assert_non_null(back);
+  assert_string_equal(dray__msg_header(back, "partitionkey"), "SHP-9");
+  assert_string_equal(dray__msg_header(back, "id"), dray__msg_header(m, "id"));
+  assert_string_equal(dray__msg_body(back, NULL), "{\"a\":1}");
+  dray__msg_free(&back);
+  for (size_t cut = 0; cut < buf.len; cut++) {
+    back = dray__msg_unpack(buf.data, cut, err, sizeof err);
+    assert_null(back);
+  }
+  dray__buf_release(&buf);
+  dray__msg_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ulids_are_unique_sorted_and_crockford),
@@ -101,6 +123,7 @@ int main(void) {
       cmocka_unit_test(test_serialize_then_parse_round_trips),
       cmocka_unit_test(test_bad_events_are_refused_with_the_json_path),
       cmocka_unit_test(test_shared_references_free_once),
+      cmocka_unit_test(test_pack_unpack_round_trips_and_refuses_truncation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

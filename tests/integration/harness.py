@@ -4,7 +4,9 @@ A Site writes a site file into a temporary folder, starts `dray run` as a
 child process (optionally under valgrind: DRAY_WRAPPER), waits for
 conditions with bounded timeouts, and stops it by its pid."""
 import os
+import atexit
 import re
+import shutil
 import shlex
 import signal
 import subprocess
@@ -35,6 +37,7 @@ def dray(*args, input=None, env=None, timeout=60):
 class Site:
     def __init__(self, yaml_text, env=None):
         self.dir = tempfile.mkdtemp(prefix="dray-it-")
+        atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
         self.path = os.path.join(self.dir, "site.yaml")
         self.write(yaml_text)
         self.log_path = os.path.join(self.dir, "dray.log")

@@ -4,6 +4,8 @@
  * of one message per text line, and an HTTP route that emits.
  * Everything it sees is written to files the tests read. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,6 +38,16 @@ static const struct dray_param params[] = {
                     "Source: register POST http_path; each body is emitted"),
     DRAY_PARAM_INIT("token", DRAY_PARAM_STRING, DRAY_PARAM_SECRET, NULL,
                     "HTTP: required bearer token (secret)"),
+    DRAY_PARAM_INIT("idempotency_prefix", DRAY_PARAM_STRING, 0, NULL,
+                    "Source: set idempotencykey PREFIX<n> on message n"),
+    DRAY_PARAM_INIT("effects_file", DRAY_PARAM_PATH, 0, NULL,
+                    "Destination: the 'other system': one line per effect (idempotency key)"),
+    DRAY_PARAM_RANGE("in_doubt_first", DRAY_PARAM_INT, 0, "0", 0, 1000,
+                     "Destination: the first N calls take effect, then answer RETRY in doubt"),
+    DRAY_PARAM_INIT("oracle_dir", DRAY_PARAM_PATH, 0, NULL,
+                    "Reliability oracle: the source records acknowledged emits (acked.log) "
+                    "and resumes after them; the destination checks payloads and records "
+                    "deliveries (delivered.log)"),
 };
 
 struct testkit {
@@ -43,11 +55,72 @@ struct testkit {
   dray_instance *inst;
   int64_t count, partitions, delay_ms, retry_first, retry_after_ms;
   const char *type, *stats_file, *log_file, *reject_type, *token;
+  const char *idem_prefix, *effects_file, *oracle_dir;
+  int acked_fd, delivered_fd;
+  int64_t first;
+  int64_t in_doubt_first;
   pthread_t thread;
   int thread_running;
   atomic_long emitted, backpressure, calls;
   FILE *log;
 };
+
+/* --- the reliability oracle ------------------------------------------------
+ * Message n has id and idempotency key "oracle-<n>" and a body whose pad is
+ * derived from n, so the destination can tell a damaged payload. The source
+ * appends n to acked.log once emit said OK (write(2): survives kill -9)
+ * and resumes after the highest; the destination appends "n ok" or
+ * "n mismatch" to delivered.log. */
+
+static void oracle_pad(int64_t n, char out[33]) {
+  uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < 32; i++) {
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    out[i] = "0123456789abcdef"[h >> 60];
+  }
+  out[32] = '\0';
+}
+
+static int oracle_open(struct testkit *tk) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/acked.log", tk->oracle_dir);
+  FILE *f = fopen(path, "r");
+  long long n, max = -1;
+  if (f) {
+    while (fscanf(f, "%lld", &n) == 1)
+      if (n > max) max = n;
+    fclose(f);
+  }
+  tk->first = max + 1;
+  tk->acked_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  snprintf(path, sizeof path, "%s/delivered.log", tk->oracle_dir);
+  tk->delivered_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  return tk->acked_fd >= 0 && tk->delivered_fd >= 0 ? 0 : -1;
+}
+
+static void oracle_line(int fd, const char *fmt, long long n, const char *word) {
+  char line[96];
+  int len = snprintf(line, sizeof line, fmt, n, word);
+  if (write(fd, line, (size_t)len) != len) abort(); /* the oracle must not lie */
+}
+
+static void oracle_check(struct testkit *tk, const dray_msg *msg) {
+  size_t len;
+  const char *body = tk->host->msg_body(msg, &len);
+  long long n = -1;
+  char pad[64] = "", want[33];
+  if (sscanf(body, "{\"n\":%lld,\"pad\":\"%32[0-9a-f]\"}", &n, pad) != 2) {
+    oracle_line(tk->delivered_fd, "%lld %s\n", -1, "mismatch");
+    return;
+  }
+  oracle_pad(n, want);
+  char id[48];
+  snprintf(id, sizeof id, "oracle-%lld", n);
+  const char *got_id = tk->host->msg_header(msg, "id");
+  int ok = strcmp(pad, want) == 0 && got_id && strcmp(got_id, id) == 0;
+  oracle_line(tk->delivered_fd, "%lld %s\n", n, ok ? "ok" : "mismatch");
+}
 
 static int tk_create(const struct dray_host *host, dray_instance *inst,
                      void **state) {
@@ -65,6 +138,16 @@ static int tk_create(const struct dray_host *host, dray_instance *inst,
   tk->log_file = host->get_string(inst, "log_file");
   tk->reject_type = host->get_string(inst, "reject_type");
   tk->token = host->get_secret(inst, "token");
+  tk->idem_prefix = host->get_string(inst, "idempotency_prefix");
+  tk->effects_file = host->get_string(inst, "effects_file");
+  tk->in_doubt_first = host->get_int(inst, "in_doubt_first", 0);
+  tk->oracle_dir = host->get_string(inst, "oracle_dir");
+  tk->acked_fd = tk->delivered_fd = -1;
+  if (tk->oracle_dir && oracle_open(tk) != 0) {
+    host->set_error(inst, "oracle_dir %s: %s", tk->oracle_dir, strerror(errno));
+    free(tk);
+    return -1;
+  }
   if (tk->log_file && !(tk->log = fopen(tk->log_file, "a"))) {
     host->set_error(inst, "cannot open %s: %s", tk->log_file, strerror(errno));
     free(tk);
@@ -82,18 +165,37 @@ static void sleep_ms(int64_t ms) {
 static void *source_main(void *arg) {
   struct testkit *tk = arg;
   const struct dray_host *h = tk->host;
-  for (int64_t i = 0; i < tk->count && !h->stop_requested(tk->inst); i++) {
+  for (int64_t i = tk->first; i < tk->count && !h->stop_requested(tk->inst); i++) {
     char body[128], key[32], seq[32];
-    int n = snprintf(body, sizeof body, "{\"n\":%lld}", (long long)i);
+    int n;
+    if (tk->oracle_dir) {
+      char pad[33];
+      oracle_pad(i, pad);
+      n = snprintf(body, sizeof body, "{\"n\":%lld,\"pad\":\"%s\"}", (long long)i, pad);
+    } else {
+      n = snprintf(body, sizeof body, "{\"n\":%lld}", (long long)i);
+    }
     snprintf(key, sizeof key, "p%lld", (long long)(i % tk->partitions));
     snprintf(seq, sizeof seq, "%020lld", (long long)i);
     dray_msg *m = h->msg_new(tk->inst, tk->type, body, (size_t)n);
     h->msg_set_header(m, "partitionkey", key);
     h->msg_set_header(m, "sequence", seq);
+    if (tk->oracle_dir) {
+      char id[48];
+      snprintf(id, sizeof id, "oracle-%lld", (long long)i);
+      h->msg_set_header(m, "id", id);
+      h->msg_set_header(m, "idempotencykey", id);
+    }
+    if (tk->idem_prefix) {
+      char idem[160];
+      snprintf(idem, sizeof idem, "%s%lld", tk->idem_prefix, (long long)i);
+      h->msg_set_header(m, "idempotencykey", idem);
+    }
     for (;;) {
       dray_status st = h->emit(tk->inst, &m);
       if (st == DRAY_OK) {
         atomic_fetch_add(&tk->emitted, 1);
+        if (tk->oracle_dir) oracle_line(tk->acked_fd, "%lld%s\n", (long long)i, "");
         break;
       }
       if (st != DRAY_RETRY || h->stop_requested(tk->inst)) {
@@ -133,6 +235,8 @@ static void tk_stop(void *state) {
 static void tk_destroy(void *state) {
   struct testkit *tk = state;
   if (tk->log) fclose(tk->log);
+  if (tk->acked_fd >= 0) close(tk->acked_fd);
+  if (tk->delivered_fd >= 0) close(tk->delivered_fd);
   free(tk);
 }
 
@@ -145,6 +249,24 @@ static dray_status tk_process(void *state, const dray_msg *msg) {
     if (tk->retry_after_ms >= 0) h->set_retry_after(tk->inst, tk->retry_after_ms);
     h->set_error(tk->inst, "testkit: transient failure %ld", call + 1);
     return DRAY_RETRY;
+  }
+  if (tk->oracle_dir && !tk->effects_file) oracle_check(tk, msg);
+  if (tk->effects_file) {
+    if (tk->oracle_dir) oracle_check(tk, msg);
+    /* the effect happens in the other system */
+    const char *key = h->msg_header(msg, "idempotencykey");
+    FILE *f = fopen(tk->effects_file, "a");
+    if (!f) return DRAY_RETRY;
+    fprintf(f, "%s\n", key ? key : "-");
+    fclose(f);
+    if (call < tk->in_doubt_first) {
+      h->set_error(tk->inst, "testkit: timeout after sending %s", key ? key : "-");
+      h->set_in_doubt(tk->inst);
+      return DRAY_RETRY;
+    }
+    char ref[64];
+    snprintf(ref, sizeof ref, "REF-%ld", call + 1);
+    h->set_effect_reference(tk->inst, ref);
   }
   const char *type = h->msg_type(msg);
   if (tk->reject_type && strcmp(type, tk->reject_type) == 0) {
@@ -200,6 +322,25 @@ static dray_status tk_encode(void *state, const dray_msg *msg, dray_buf *out) {
   return DRAY_OK;
 }
 
+#ifndef TESTKIT_NO_LOOKUP
+/* Looks the key up in the other system (the effects file). */
+static dray_status tk_lookup(void *state, const dray_msg *msg, dray_buf *reference) {
+  struct testkit *tk = state;
+  const char *key = tk->host->msg_header(msg, "idempotencykey");
+  char line[256];
+  FILE *f = tk->effects_file ? fopen(tk->effects_file, "r") : NULL;
+  if (!f) return DRAY_REJECT;
+  dray_status st = DRAY_REJECT;
+  while (key && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    if (strcmp(line, key) == 0) st = DRAY_OK;
+  }
+  fclose(f);
+  if (st == DRAY_OK) tk->host->buf_printf(reference, "found:%s", key);
+  return st;
+}
+#endif
+
 static int tk_auth(void *state, dray_http_exchange *ex) {
   struct testkit *tk = state;
   if (!tk->token) return 0;
@@ -237,7 +378,12 @@ static const struct dray_plugin testkit_desc = {
     .struct_size = sizeof(struct dray_plugin),
     .abi_major = DRAY_ABI_MAJOR,
     .abi_minor = DRAY_ABI_MINOR,
+#ifdef TESTKIT_NO_LOOKUP
+    .name = "testkit_nolookup",
+#else
     .name = "testkit",
+    .lookup = tk_lookup,
+#endif
     .version = "1.0.0",
     .description = "Test plugin: numbered source, configurable destination, line codec, HTTP",
     .kinds = DRAY_KIND_SOURCE | DRAY_KIND_DESTINATION | DRAY_KIND_CODEC,

@@ -69,6 +69,10 @@ const dray_msg *dray_mock_host_emitted(dray_mock_host *self, size_t index);
 const char *dray_mock_host_last_error(dray_mock_host *self);
 int64_t dray_mock_host_last_retry_after(dray_mock_host *self);
 void dray_mock_host_clear_error(dray_mock_host *self);
+/* Since ABI 1.1: the reference given with set_effect_reference ("" if
+ * none) and whether set_in_doubt was called; reset by clear_error. */
+const char *dray_mock_host_effect_reference(dray_mock_host *self);
+int dray_mock_host_in_doubt(dray_mock_host *self);
 /* Every log line written, joined with '\n' (to assert that secrets do not
  * appear). */
 const char *dray_mock_host_log_text(dray_mock_host *self);

@@ -13,6 +13,11 @@
  * host function bumps DRAY_ABI_MINOR; removing or reordering anything bumps
  * DRAY_ABI_MAJOR. The committed abidw baseline (sdk/abi/) and the abidiff
  * test enforce this.
+ *
+ * History:
+ *   1.0  first version
+ *   1.1  host: set_effect_reference, set_in_doubt; plugin: lookup
+ *        (the idempotency ledger of financial destinations)
  */
 #ifndef DRAY_ABI_H
 #define DRAY_ABI_H
@@ -25,7 +30,7 @@ extern "C" {
 #endif
 
 #define DRAY_ABI_MAJOR 1
-#define DRAY_ABI_MINOR 0
+#define DRAY_ABI_MINOR 1
 
 /* Name of the one symbol every plugin exports (see dray/plugin.h). */
 #define DRAY_PLUGIN_ENTRY_SYMBOL "dray_plugin_entry"

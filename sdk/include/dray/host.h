@@ -204,6 +204,18 @@ struct dray_host {
    * owns it and releases it with buf_free. NULL when out of memory. */
   dray_buf *(*buf_new)(void);
   void (*buf_free)(dray_buf **buf_p);
+
+  /* --- since ABI 1.1: effects on financial systems ----------------------
+   * For instances marked `effects: financial` the host keeps a ledger per
+   * idempotency key (pending -> attempting -> committed | in-doubt). */
+  /* With DRAY_OK from process(): the other system's reference for the
+   * effect (an invoice or ERP document number), kept in the ledger. */
+  void (*set_effect_reference)(dray_instance *inst, const char *reference);
+  /* With DRAY_RETRY from process(): the request may have taken effect
+   * (timeout after sending). The host never retries such a message
+   * blind: it reconciles with the plugin's lookup() first, or parks it
+   * for an operator. */
+  void (*set_in_doubt)(dray_instance *inst);
 };
 
 /* True if the host table has `field` (it was built with a minor version

@@ -95,11 +95,25 @@ struct dray_plugin {
   dray_status (*decode)(void *state, const void *input, size_t len,
                         const char *origin, dray_batch *out);
   dray_status (*encode)(void *state, const dray_msg *msg, dray_buf *out);
+
+  /* --- since ABI 1.1 ------------------------------------------------------ */
+  /* Optional, for destinations with financial effects: did the effect of
+   * `msg` (found by its idempotencykey) happen in the other system?
+   * DRAY_OK: yes (append its reference to `reference`); DRAY_REJECT: no,
+   * it is safe to send again; DRAY_RETRY: cannot tell now. */
+  dray_status (*lookup)(void *state, const dray_msg *msg, dray_buf *reference);
 };
 
 /* Minimum struct_size a 1.x descriptor must have: all fields of ABI 1.0. */
 #define DRAY_PLUGIN_SIZE_V1_0                                                  \
   (offsetof(struct dray_plugin, encode) + sizeof(void (*)(void)))
+
+/* True if a descriptor has `field` (it was built with a minor version
+ * that includes it) and sets it. The host reads later fields only so. */
+#define DRAY_PLUGIN_HAS(desc, field)                                           \
+  ((desc)->struct_size >=                                                      \
+       offsetof(struct dray_plugin, field) + sizeof((desc)->field) &&          \
+   (desc)->field != NULL)
 
 /* The entry function's type. */
 typedef int (*dray_plugin_entry_fn)(uint32_t host_major, uint32_t host_minor,
