@@ -58,6 +58,8 @@
 #define CK_FILE_SIZE 1024u
 #define WBUF_MAX (1u << 20)          /* group buffer; bigger records are written in place */
 #define CK_INTERVAL_NS 10000000ull   /* lazy checkpoint: at most ~10 ms behind the releases */
+#define MEM_FLUSH_BYTES (256u << 10) /* memory class: write the buffer out at this size ... */
+#define MEM_FLUSH_NS 1000000ull      /* ... or this long after the first buffered record */
 
 struct segment {
   uint64_t first_seq;
@@ -119,6 +121,8 @@ struct dray__spool {
   int ck_dirty_since_set;
   struct timespec ck_dirty_since;
   int unlink_wanted, rotate_wanted;
+  int buffered;            /* memory class: acked records wait in wbuf (flushed within ~1 ms) */
+  struct timespec buffered_since;
   int stop;
   int failed;
   uint64_t quarantined, truncated;
@@ -493,7 +497,9 @@ static int write_group(dray__spool *s, struct waiter *batch, uint32_t *n_ok) {
     *n_ok = n;
     return rc;
   }
-  if (rc == 0)
+  /* The memory class acks from the buffer: one pwrite per MEM_FLUSH_BYTES instead of per group;
+   * the background thread writes a partial buffer out within MEM_FLUSH_NS. */
+  if (rc == 0 && (s->durable || s->wbuf_len >= MEM_FLUSH_BYTES))
     rc = flush_wbuf(s);
   if (rc < 0)
     return rc;
@@ -590,6 +596,10 @@ static void lead_group(dray__spool *s) {
   }
   if (fatal)
     fail_locked(s, rc);
+  if (s->wbuf_len && !s->buffered) {
+    s->buffered = 1;
+    clock_gettime(CLOCK_MONOTONIC, &s->buffered_since);
+  }
   s->writing = 0;
   pthread_cond_broadcast(&s->ack_cv);
   pthread_cond_signal(&s->maint_cv);
@@ -649,6 +659,27 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
     *seq = w.seq;
 out:
   pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+/* Memory class: writes buffered records to the file so they can be read. s->mu held (dropped
+ * while writing). Returns 0 or the spool's failure. */
+static int flush_buffered_locked(dray__spool *s) {
+  while (s->writing && !s->failed)
+    pthread_cond_wait(&s->ack_cv, &s->mu);
+  if (s->failed || !s->wbuf_len) {
+    s->buffered = 0;
+    return s->failed;
+  }
+  s->writing = 1;
+  pthread_mutex_unlock(&s->mu);
+  int rc = flush_wbuf(s);
+  pthread_mutex_lock(&s->mu);
+  s->writing = 0;
+  s->buffered = 0;
+  if (rc < 0)
+    fail_locked(s, rc);
+  pthread_cond_broadcast(&s->ack_cv);
   return rc;
 }
 
@@ -750,11 +781,13 @@ static void *maintenance_main(void *arg) {
   while (!s->stop && !s->failed) {
     int due_ck = s->ck_dirty_since_set && ns_since(&s->ck_dirty_since) >= (int64_t)CK_INTERVAL_NS;
     int rotate_now = s->rotate_wanted && !s->writing && !s->q_head;
-    if (!due_ck && !s->unlink_wanted && !rotate_now) {
-      if (s->ck_dirty_since_set || s->rotate_wanted) {
+    int flush_now = s->buffered && !s->writing &&
+                    ns_since(&s->buffered_since) >= (int64_t)MEM_FLUSH_NS;
+    if (!due_ck && !s->unlink_wanted && !rotate_now && !flush_now) {
+      if (s->ck_dirty_since_set || s->rotate_wanted || s->buffered) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += 2000000;
+        t.tv_nsec += s->buffered ? 500000 : 2000000;
         if (t.tv_nsec >= 1000000000) {
           t.tv_sec++;
           t.tv_nsec -= 1000000000;
@@ -766,6 +799,11 @@ static void *maintenance_main(void *arg) {
       continue;
     }
     int rc = 0;
+    if (flush_now) {
+      flush_buffered_locked(s);
+      if (s->failed)
+        continue; /* reported by the loop exit below */
+    }
     if (rotate_now) {
       s->rotate_wanted = 0;
       /* Rotation only helps when the active segment holds nothing but released records. */
@@ -874,6 +912,8 @@ int dray__spool_scan(dray__spool *s, uint64_t from_seq,
   size_t cap = 0;
   int rc = 0;
   pthread_mutex_lock(&s->mu);
+  if (s->buffered)
+    flush_buffered_locked(s);
   uint64_t end = s->durable_next, seq = from_seq;
   for (;;) {
     uint64_t off, rec_end;
@@ -906,6 +946,8 @@ int dray__spool_get(dray__spool *s, uint64_t seq, void **data, uint32_t *len) {
   *data = NULL;
   *len = 0;
   pthread_mutex_lock(&s->mu);
+  if (s->buffered)
+    flush_buffered_locked(s);
   uint64_t q = seq, off, rec_end;
   struct segment *g = next_record(s, &q, s->durable_next, &off, &rec_end);
   if (g && q != seq) {
@@ -1456,6 +1498,13 @@ void dray__spool_close(dray__spool **self_p) {
   pthread_mutex_unlock(&s->mu);
   if (s->maint_started) {
     pthread_join(s->maint, NULL);
+    if (!s->failed && s->wbuf_len) {
+      int rc = flush_wbuf(s);
+      if (rc < 0) {
+        s->failed = rc;
+        event(s, "cannot write buffered records at close: %s", strerror(-rc));
+      }
+    }
     if (!s->failed) {
       if (s->low_water != s->ck_low_water && s->ck_fd >= 0) {
         int rc = checkpoint_write(s, s->low_water, s->next_seq);
