@@ -21,8 +21,9 @@ struct dray__spool_options {
   uint32_t group_max_records;  /* 0 = 256: at most this many records share one fdatasync ... */
   uint32_t group_max_delay_us; /* 0 = 2000: ... and a group never waits to fill up longer than this */
   uint64_t max_disk_bytes;     /* 0 = unlimited; over the cap append returns -EAGAIN, never drops */
-  int durable;                 /* 1 (set it!): fdatasync per group. 0: "memory" delivery class, no
-                                  data sync: a crash may lose records acked since the last sync */
+  int durable;                 /* 1 (set it!): fdatasync per group before the ack. 0: "memory"
+                                  delivery class: no sync; acked from a write buffer that reaches
+                                  the file within ~1 ms (or 256 KiB): a crash may lose that window */
   const struct dray__io *io;   /* NULL = dray__io_posix() */
   /* Optional: called (from any spool thread, never with a spool lock held) with one line per
    * notable event: torn tail truncated, segment quarantined, I/O failure. NULL = stderr. */
@@ -45,7 +46,7 @@ typedef struct dray__spool dray__spool;
 dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, size_t err_size);
 
 /* Appends one record (copied; the caller keeps data) and blocks until it is durable (its group's
- * fdatasync returned; with durable = 0 until it is written to the page cache). Thread-safe; the
+ * fdatasync returned; with durable = 0 until it is in the write buffer). Thread-safe; the
  * first waiting appender leads the group commit for everyone queued behind it.
  * Returns 0 and *seq (monotonic, starting after the highest recovered seq), -EMSGSIZE if len is over
  * max_record_bytes, -EAGAIN over max_disk_bytes (backpressure: retry after releases), or a negative
