@@ -72,6 +72,8 @@ struct segment {
   int fd;
   int refs;            /* the list's reference + readers in scan/get */
   int removed;         /* taken off the list (unlinked or closing) */
+  int sealed;          /* no longer active and every record written to it is published: only
+                          then may "all released" mean it can be unlinked */
   char *path;
   struct segment *next;
 };
@@ -424,13 +426,7 @@ static int segment_create(dray__spool *s) {
   while (*pp)
     pp = &(*pp)->next;
   *pp = g;
-  struct segment *prev = s->active;
   s->active = g;
-  if (prev && prev->released_count == prev->count) {
-    /* Released while it was active: only now, sealed, can it go. */
-    s->unlink_wanted = 1;
-    pthread_cond_signal(&s->maint_cv);
-  }
   pthread_mutex_unlock(&s->mu);
   s->write_off = 0;
   return 0;
@@ -526,6 +522,20 @@ static void fail_locked(dray__spool *s, int rc) {
   s->q_count = 0;
 }
 
+/* Seals the segments the write path has left behind, once the records written to them are
+ * published (before that, a segment whose published records are all released is not done).
+ * s->mu held. */
+static void seal_left_behind(dray__spool *s) {
+  for (struct segment *g = s->segs; g; g = g->next)
+    if (g != s->active && !g->sealed) {
+      g->sealed = 1;
+      if (g->released_count == g->count) {
+        s->unlink_wanted = 1;
+        pthread_cond_signal(&s->maint_cv);
+      }
+    }
+}
+
 /* Leads one group commit: takes up to group_max queued appenders, writes, syncs, publishes and
  * wakes them. Called and returns with s->mu held and s->writing set by the caller. */
 static void lead_group(dray__spool *s) {
@@ -596,6 +606,7 @@ static void lead_group(dray__spool *s) {
   }
   if (fatal)
     fail_locked(s, rc);
+  seal_left_behind(s);
   if (s->wbuf_len && !s->buffered) {
     s->buffered = 1;
     clock_gettime(CLOCK_MONOTONIC, &s->buffered_since);
@@ -733,7 +744,7 @@ int dray__spool_release(dray__spool *s, uint64_t seq) {
   s->live_records--;
   if (seq == s->low_water)
     advance_low_water(s);
-  if (g->released_count == g->count && g != s->active) {
+  if (g->released_count == g->count && g->sealed) {
     s->unlink_wanted = 1;
     pthread_cond_signal(&s->maint_cv);
   }
@@ -749,7 +760,7 @@ static int unlink_released(dray__spool *s) {
     pthread_mutex_lock(&s->mu);
     struct segment **pp = &s->segs, *g = NULL;
     for (; *pp; pp = &(*pp)->next)
-      if (*pp != s->active && (*pp)->released_count == (*pp)->count) {
+      if ((*pp)->sealed && (*pp)->released_count == (*pp)->count) {
         g = *pp;
         *pp = g->next;
         g->removed = 1;
@@ -812,6 +823,7 @@ static void *maintenance_main(void *arg) {
         pthread_mutex_unlock(&s->mu);
         rc = rotate(s);
         pthread_mutex_lock(&s->mu);
+        seal_left_behind(s);
         s->writing = 0;
         pthread_cond_broadcast(&s->ack_cv);
         if (rc == -EAGAIN)
@@ -1465,6 +1477,8 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
     s->io->close(s->io->ctx, last->fd);
     last->fd = s->io->open(s->io->ctx, last->path, O_RDONLY, 0);
   }
+  for (struct segment *g = s->segs; g; g = g->next)
+    g->sealed = g != s->active;
   advance_low_water(s);
   s->unlink_wanted = 1;
   free(firsts);

@@ -5,7 +5,7 @@
  * Usage: bench_journal [dir] [seconds per case] [group_max_delay_us]
  *        (defaults: ./bench-journal.tmp, 3 s, the spool default)
  * Prints one line per case and the ratio of each durable case to the raw rate; the last line
- * "spool16=<msgs/s>" is read by run.sh for the rsyslog ratio. */
+ * lines "raw=", "spool16=", "spool64=", "mem1=" are read by run.sh for the ratios. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
   double raw = raw_rate(dir, secs);
   printf("(a) raw group commit (256 x 1 KiB pwrite + fdatasync, preallocated): %10.0f msgs/s\n", raw);
   int tcounts[] = {1, 4, 16, 64};
-  double spool16 = 0;
+  double spool16 = 0, spool64 = 0, mem1 = 0;
   for (size_t i = 0; i < sizeof tcounts / sizeof tcounts[0]; i++) {
     struct result r = spool_rate(dir, tcounts[i], 1, secs);
     printf("(b) spool durable, %2d appender threads: %10.0f msgs/s  ack p50 %7.0f us  p99 %7.0f us  "
@@ -181,6 +181,8 @@ int main(int argc, char **argv) {
            tcounts[i], r.rate, r.p50_us, r.p99_us, 100.0 * r.rate / raw);
     if (tcounts[i] == 16)
       spool16 = r.rate;
+    if (tcounts[i] == 64)
+      spool64 = r.rate;
     fflush(stdout);
   }
   int mcounts[] = {1, 4};
@@ -188,9 +190,11 @@ int main(int argc, char **argv) {
     struct result r = spool_rate(dir, mcounts[i], 0, secs);
     printf("(c) spool memory class, %d thread(s):    %10.0f msgs/s  ack p50 %7.1f us  p99 %7.1f us\n",
            mcounts[i], r.rate, r.p50_us, r.p99_us);
+    if (mcounts[i] == 1)
+      mem1 = r.rate;
     fflush(stdout);
   }
-  printf("raw=%.0f\nspool16=%.0f\n", raw, spool16);
+  printf("raw=%.0f\nspool16=%.0f\nspool64=%.0f\nmem1=%.0f\n", raw, spool16, spool64, mem1);
   rmdir(dir);
   return 0;
 }
