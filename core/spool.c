@@ -833,7 +833,7 @@ static void *maintenance_main(void *arg) {
       }
     }
     if (rc == 0 && due_ck) {
-      uint64_t lw = s->low_water, nx = s->next_seq;
+      uint64_t lw = s->low_water, nx = s->durable_next;
       s->ck_dirty_since_set = 0;
       pthread_mutex_unlock(&s->mu);
       rc = checkpoint_write(s, lw, nx);
@@ -996,7 +996,7 @@ void dray__spool_stats(dray__spool *s, struct dray__spool_stats *out) {
   pthread_mutex_lock(&s->mu);
   out->records = s->live_records;
   out->bytes = s->disk_bytes;
-  out->next_seq = s->next_seq;
+  out->next_seq = s->durable_next; /* next_seq itself belongs to the write path */
   out->low_water = s->low_water;
   out->pending = s->q_count;
   out->quarantined_segments = s->quarantined;

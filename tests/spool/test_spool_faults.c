@@ -171,12 +171,12 @@ struct appender {
   uint64_t *seqs;     /* acked seq per message, 0 if not acked */
   int acked;
   int not_durable_at_ack; /* acks whose record bytes were not in any synced image */
-  volatile int *stop;
+  int *stop; /* read and written with __atomic builtins */
 };
 
 static void *append_loop(void *arg) {
   struct appender *a = arg;
-  for (int i = 0; i < a->count && !*a->stop; i++) {
+  for (int i = 0; i < a->count && !__atomic_load_n(a->stop, __ATOMIC_RELAXED); i++) {
     uint64_t id = a->first_id + (uint64_t)i, seq;
     uint32_t len = payload_len(id, SPAN);
     unsigned char *b = malloc(len);
@@ -205,7 +205,7 @@ static void test_four_concurrent_appenders_are_acked_only_after_their_group_is_s
   enum { T = 4, N = 250 };
   struct appender a[T];
   pthread_t th[T];
-  volatile int stop = 0;
+  int stop = 0;
   for (int t = 0; t < T; t++) {
     a[t] = (struct appender){.s = s, .fio = &fio, .first_id = (uint64_t)t * 100000, .count = N,
                              .seqs = calloc(N, sizeof(uint64_t)), .stop = &stop};
@@ -285,7 +285,7 @@ static void test_power_loss_at_random_moments_keeps_every_acknowledged_record(vo
     enum { T = 3, N = 400 };
     struct appender a[T];
     pthread_t th[T];
-    volatile int stop = 0;
+    int stop = 0;
     for (int t = 0; t < T; t++) {
       a[t] = (struct appender){.s = s, .first_id = next_id, .count = N,
                                .seqs = calloc(N, sizeof(uint64_t)), .stop = &stop};
@@ -294,7 +294,7 @@ static void test_power_loss_at_random_moments_keeps_every_acknowledged_record(vo
     }
     usleep(1000 + (useconds_t)(rand_r(&seed) % 30000));
     faulty_io_power_cut(&fio);
-    stop = 1;
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     for (int t = 0; t < T; t++)
       pthread_join(th[t], NULL);
     dray__spool_close(&s);
