@@ -126,6 +126,24 @@ static dray_status h_emit(dray_instance *inst, dray_msg **msg_p) {
   return dray__runtime_accept(inst->rt, inst, msg_p);
 }
 
+static dray_status h_emit_batch(dray_instance *inst, dray_msg **msgs, size_t count,
+                                size_t *accepted) {
+  size_t ignored;
+  if (!accepted) accepted = &ignored;
+  *accepted = 0;
+  if (!msgs) return count ? DRAY_REJECT : DRAY_OK;
+  for (size_t i = 0; i < count; i++)
+    if (!msgs[i]) {
+      h_set_error(inst, "emit_batch: message %zu is NULL", i);
+      return DRAY_REJECT;
+    }
+  if (!atomic_load(&inst->emit_open) || !inst->rt) {
+    dray_msg *none = msgs[0];
+    return count ? h_emit(inst, &none) : DRAY_OK; /* same refusal as emit */
+  }
+  return dray__runtime_accept_batch(inst->rt, inst, msgs, count, accepted);
+}
+
 /* --- metrics and lifecycle ------------------------------------------------ */
 
 static void h_counter_add(dray_instance *inst, const char *name,
@@ -263,6 +281,7 @@ static void host_init(void) {
   h->http_respond = dray__http_ex_respond;
   h->set_effect_reference = h_set_effect_reference;
   h->set_in_doubt = h_set_in_doubt;
+  h->emit_batch = h_emit_batch;
 }
 
 const struct dray_host *dray__host_table(void) {

@@ -8,8 +8,18 @@
  *   access_cb #1      headers parsed: route lookup; 404/405/413 are
  *                     answered here, before the body is read
  *   access_cb #2..n   body chunks, appended up to max_body_bytes
- *   access_cb last    body complete: auth hook, handler, default answer
+ *   access_cb last    body complete: the connection is suspended and the
+ *                     exchange queued for a handler worker
+ *   worker            auth hook, handler, default answer (stored), then
+ *                     resumes the connection
+ *   access_cb again   queues the stored answer
  *   completed_cb      frees the exchange (also on aborted connections)
+ *
+ * Why handler workers instead of MHD's own thread pool: a pool thread that
+ * blocks in a handler stalls every other connection it accepted (with
+ * epoll it accepts up to ten in a burst), so one slow emit would delay
+ * unrelated clients. Here MHD's single polling thread only does I/O, and
+ * `threads` workers run handlers, which may block as long as they like.
  */
 #include "http_listener.h"
 
@@ -26,15 +36,19 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
 #define DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
 #define DEFAULT_THREADS 4u
-/* Idle keep-alive and stalled uploads release their pool thread after
+#define MAX_THREADS 256u
+/* Idle keep-alive connections and stalled uploads are closed after
  * this long. */
 #define CONNECTION_TIMEOUT_S 60u
 #define MAX_TLS_FILE_BYTES ((long)1024 * 1024)
+/* How long destroy lets answers already built reach slow clients. */
+#define DRAIN_TIMEOUT_MS 2000
 
 struct route {
   char *method; /* upper-case, or NULL for any */
@@ -64,11 +78,21 @@ struct dray__http {
   size_t route_count;
   size_t route_cap;
 
-  /* Handlers running now; destroy waits for zero. */
+  /* Handler workers and their queue of suspended exchanges. `inflight`
+   * counts queued plus running exchanges; destroy waits for zero. */
   pthread_mutex_t inflight_lock;
-  pthread_cond_t inflight_done;
+  pthread_cond_t inflight_done; /* inflight reached 0 */
+  pthread_cond_t job_ready;     /* queue non-empty or quit */
+  dray_http_exchange *queue_head;
+  dray_http_exchange *queue_tail;
   unsigned inflight;
-  int stopping;
+  /* Exchanges handed to a worker whose answer is not yet fully sent;
+   * destroy gives them a moment to go out. */
+  unsigned unsent;
+  int stopping; /* no new exchange is queued; queued ones get 503 */
+  int quit;     /* workers exit once the queue is empty */
+  pthread_t *workers;
+  unsigned worker_count;
 
   /* Last message MHD logged: the detail of a failed start. */
   pthread_mutex_t log_lock;
@@ -92,13 +116,18 @@ struct dray_http_exchange {
   int headers_seen;
   int answered_early; /* 404/405/413 queued at the headers call */
   int too_large;
+  size_t discarded; /* bytes dropped after too_large */
   char *body;
   size_t body_len;
   size_t body_cap;
 
   struct header *resp_headers;
   size_t resp_header_count;
-  int responded;
+  int responded;             /* an answer is built (once per exchange) */
+  struct MHD_Response *resp; /* built, not yet queued */
+  unsigned resp_status;
+  int handed_off;                /* went to a worker */
+  dray_http_exchange *next_job;  /* worker queue link */
   char remote[INET6_ADDRSTRLEN];
 };
 
@@ -271,10 +300,16 @@ dray__http *dray__http_new(const struct dray__http_options *opt, char *err,
   pthread_rwlock_init(&h->routes_lock, NULL);
   pthread_mutex_init(&h->inflight_lock, NULL);
   pthread_cond_init(&h->inflight_done, NULL);
+  pthread_cond_init(&h->job_ready, NULL);
   pthread_mutex_init(&h->log_lock, NULL);
   h->max_body = opt->max_body_bytes > 0 ? opt->max_body_bytes
                                         : DEFAULT_MAX_BODY;
   h->threads = opt->threads > 0 ? opt->threads : DEFAULT_THREADS;
+  if (h->threads > MAX_THREADS) {
+    set_err(err, err_size, "http.threads: %u is more than %u", h->threads,
+            MAX_THREADS);
+    goto out_fail;
+  }
 
   if (parse_listen(opt->listen, &h->addr, err, err_size) != 0) goto out_fail;
   h->listen = strdup(opt->listen);
@@ -449,7 +484,12 @@ static const struct route *route_find(dray__http *h, const char *method,
     if (r->method == NULL) {
       any = r;
     } else {
-      if (strcmp(r->method, method) == 0) exact = r;
+      /* HEAD is GET without the body (MHD drops it). */
+      if (strcmp(r->method, method) == 0)
+        exact = r;
+      else if (exact == NULL && strcmp(method, "HEAD") == 0 &&
+               strcmp(r->method, "GET") == 0)
+        exact = r;
       size_t used = strlen(allow);
       snprintf(allow + used, allow_size - used, "%s%s", used > 0 ? ", " : "",
                r->method);
@@ -464,12 +504,13 @@ static const struct route *route_find(dray__http *h, const char *method,
 /* ---------------------------------------------------------------------- */
 /* Answers                                                                */
 
-static int queue_answer(dray_http_exchange *ex, int status,
+/* Builds the answer and keeps it in the exchange; it is queued on MHD's
+ * thread (send_stored), since a worker may not queue on a connection. */
+static int build_answer(dray_http_exchange *ex, int status,
                         const char *content_type, const void *body,
                         size_t len) {
   struct MHD_Response *resp = MHD_create_response_from_buffer(
       len, (void *)(len > 0 ? body : ""), MHD_RESPMEM_MUST_COPY);
-  int ret = -1;
   if (resp == NULL) return -1;
   for (size_t i = 0; i < ex->resp_header_count; i++) {
     if (MHD_add_response_header(resp, ex->resp_headers[i].name,
@@ -480,22 +521,29 @@ static int queue_answer(dray_http_exchange *ex, int status,
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                               content_type) != MHD_YES)
     goto out_destroy;
-  if (MHD_queue_response(ex->conn, (unsigned)status, resp) != MHD_YES)
-    goto out_destroy;
+  ex->resp = resp;
+  ex->resp_status = (unsigned)status;
   ex->responded = 1;
-  ret = 0;
+  return 0;
 out_destroy:
   MHD_destroy_response(resp);
-  return ret;
+  return -1;
 }
 
 /* The listener's own answers: short text naming the reason. */
-static enum MHD_Result answer_text(dray_http_exchange *ex, int status,
-                                   const char *text) {
-  return queue_answer(ex, status, "text/plain; charset=utf-8", text,
-                      strlen(text)) == 0
-             ? MHD_YES
-             : MHD_NO;
+static int answer_text(dray_http_exchange *ex, int status, const char *text) {
+  return build_answer(ex, status, "text/plain; charset=utf-8", text,
+                      strlen(text));
+}
+
+/* Queues the stored answer; MHD's thread only. No answer (out of memory
+ * while building one) closes the connection. */
+static enum MHD_Result send_stored(dray_http_exchange *ex) {
+  if (ex->resp == NULL) return MHD_NO;
+  enum MHD_Result r = MHD_queue_response(ex->conn, ex->resp_status, ex->resp);
+  MHD_destroy_response(ex->resp);
+  ex->resp = NULL;
+  return r;
 }
 
 static int has_resp_header(const dray_http_exchange *ex, const char *name) {
@@ -544,6 +592,7 @@ static void exchange_free(dray_http_exchange *ex) {
     free(ex->resp_headers[i].value);
   }
   free(ex->resp_headers);
+  if (ex->resp != NULL) MHD_destroy_response(ex->resp);
   free(ex->body);
   free(ex->raw_uri);
   free(ex);
@@ -551,7 +600,14 @@ static void exchange_free(dray_http_exchange *ex) {
 
 static void completed_cb(void *cls, struct MHD_Connection *conn,
                          void **con_cls, enum MHD_RequestTerminationCode toe) {
-  exchange_free(*con_cls);
+  dray__http *h = cls;
+  dray_http_exchange *ex = *con_cls;
+  if (ex != NULL && ex->handed_off) {
+    pthread_mutex_lock(&h->inflight_lock);
+    if (--h->unsent == 0) pthread_cond_broadcast(&h->inflight_done);
+    pthread_mutex_unlock(&h->inflight_lock);
+  }
+  exchange_free(ex);
   *con_cls = NULL;
 }
 
@@ -565,7 +621,8 @@ static enum MHD_Result on_headers(dray_http_exchange *ex) {
   ex->route = route_find(h, ex->method, ex->path, allow, sizeof allow);
   if (ex->route == NULL && allow[0] == '\0') {
     ex->answered_early = 1;
-    return answer_text(ex, MHD_HTTP_NOT_FOUND, "no route for this path\n");
+    answer_text(ex, MHD_HTTP_NOT_FOUND, "no route for this path\n");
+    return send_stored(ex);
   }
   if (ex->route == NULL) {
     ex->answered_early = 1;
@@ -573,7 +630,8 @@ static enum MHD_Result on_headers(dray_http_exchange *ex) {
       return MHD_NO;
     snprintf(text, sizeof text, "method %.40s not allowed here; use %s\n",
              ex->method, allow);
-    return answer_text(ex, MHD_HTTP_METHOD_NOT_ALLOWED, text);
+    answer_text(ex, MHD_HTTP_METHOD_NOT_ALLOWED, text);
+    return send_stored(ex);
   }
   const char *cl = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND,
                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -585,15 +643,22 @@ static enum MHD_Result on_headers(dray_http_exchange *ex) {
       ex->answered_early = 1;
       snprintf(text, sizeof text, "request body larger than %zu bytes\n",
                h->max_body);
-      return answer_text(ex, MHD_HTTP_CONTENT_TOO_LARGE, text);
+      answer_text(ex, MHD_HTTP_CONTENT_TOO_LARGE, text);
+      return send_stored(ex);
     }
   }
   return MHD_YES;
 }
 
+/* Returns -1 to drop the connection: out of memory, or a body without
+ * Content-Length that goes on far past the limit (draining it forever to
+ * answer 413 would let one client hold the connection). */
 static int append_body(dray_http_exchange *ex, const char *data, size_t len) {
   size_t max = ex->h->max_body;
-  if (ex->too_large) return 0; /* keep draining, answer 413 at the end */
+  if (ex->too_large) { /* keep draining, answer 413 at the end */
+    ex->discarded += len;
+    return ex->discarded > max ? -1 : 0;
+  }
   if (len > max - ex->body_len) {
     ex->too_large = 1;
     free(ex->body);
@@ -616,66 +681,114 @@ static int append_body(dray_http_exchange *ex, const char *data, size_t len) {
   return 0;
 }
 
-/* Body complete: auth, handler, default answer. */
+/* Runs auth and handler on a worker and stores the answer (the handler's
+ * or the default for its status). */
+static void run_exchange(dray_http_exchange *ex) {
+  const struct route *r = ex->route;
+  char text[160];
+
+  int refused = r->auth != NULL ? r->auth(r->plugin_state, ex) : 0;
+  if (refused != 0) {
+    /* A hook answering nonsense still refuses: 403. The hook's own answer,
+     * if it built one, stands. */
+    int status = refused >= 400 && refused <= 599 ? refused : 403;
+    if (!ex->responded) {
+      snprintf(text, sizeof text, "request refused (%d)\n", status);
+      answer_text(ex, status, text);
+    }
+    return;
+  }
+
+  dray_status st = r->handler(r->plugin_state, ex);
+  if (ex->responded) return;
+  switch (st) {
+    case DRAY_REJECT:
+      answer_text(ex, MHD_HTTP_BAD_REQUEST, "request rejected\n");
+      break;
+    case DRAY_OK:
+    case DRAY_FATAL:
+      answer_text(ex, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                  "handler did not answer\n");
+      break;
+    case DRAY_RETRY:
+    default: /* unknown codes count as RETRY (dray/abi.h) */
+      if (!has_resp_header(ex, MHD_HTTP_HEADER_RETRY_AFTER))
+        dray__http_ex_add_header(ex, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+      answer_text(ex, MHD_HTTP_SERVICE_UNAVAILABLE,
+                  "temporarily unavailable, retry later\n");
+      break;
+  }
+}
+
+static void answer_stopping(dray_http_exchange *ex) {
+  dray__http_ex_add_header(ex, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  answer_text(ex, MHD_HTTP_SERVICE_UNAVAILABLE, "listener is stopping\n");
+}
+
+static void *worker_main(void *arg) {
+  dray__http *h = arg;
+  for (;;) {
+    pthread_mutex_lock(&h->inflight_lock);
+    while (h->queue_head == NULL && !h->quit)
+      pthread_cond_wait(&h->job_ready, &h->inflight_lock);
+    dray_http_exchange *ex = h->queue_head;
+    if (ex == NULL) { /* quit with an empty queue */
+      pthread_mutex_unlock(&h->inflight_lock);
+      break;
+    }
+    h->queue_head = ex->next_job;
+    if (h->queue_head == NULL) h->queue_tail = NULL;
+    int stopping = h->stopping;
+    pthread_mutex_unlock(&h->inflight_lock);
+
+    if (stopping)
+      answer_stopping(ex);
+    else
+      run_exchange(ex);
+    /* From here on MHD may finish and free the exchange at any time. */
+    MHD_resume_connection(ex->conn);
+
+    pthread_mutex_lock(&h->inflight_lock);
+    if (--h->inflight == 0) pthread_cond_broadcast(&h->inflight_done);
+    pthread_mutex_unlock(&h->inflight_lock);
+  }
+  return NULL;
+}
+
+/* Body complete: hand the exchange to a worker, suspended until it has an
+ * answer. MHD's thread. */
 static enum MHD_Result on_complete(dray_http_exchange *ex) {
   dray__http *h = ex->h;
-  const struct route *r = ex->route;
   char text[160];
 
   if (ex->too_large) {
     snprintf(text, sizeof text, "request body larger than %zu bytes\n",
              h->max_body);
-    return answer_text(ex, MHD_HTTP_CONTENT_TOO_LARGE, text);
+    answer_text(ex, MHD_HTTP_CONTENT_TOO_LARGE, text);
+    return send_stored(ex);
   }
 
   pthread_mutex_lock(&h->inflight_lock);
-  int stopping = h->stopping;
-  if (!stopping) h->inflight++;
+  if (h->stopping) {
+    pthread_mutex_unlock(&h->inflight_lock);
+    answer_stopping(ex);
+    return send_stored(ex);
+  }
+  /* Suspend before a worker can see the exchange: a resume must never
+   * precede its suspend. */
+  MHD_suspend_connection(ex->conn);
+  ex->handed_off = 1;
+  ex->next_job = NULL;
+  if (h->queue_tail != NULL)
+    h->queue_tail->next_job = ex;
+  else
+    h->queue_head = ex;
+  h->queue_tail = ex;
+  h->inflight++;
+  h->unsent++;
+  pthread_cond_signal(&h->job_ready);
   pthread_mutex_unlock(&h->inflight_lock);
-  if (stopping) {
-    dray__http_ex_add_header(ex, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-    return answer_text(ex, MHD_HTTP_SERVICE_UNAVAILABLE,
-                       "listener is stopping\n");
-  }
-
-  enum MHD_Result result = MHD_YES;
-  int refused = r->auth != NULL ? r->auth(r->plugin_state, ex) : 0;
-  if (refused != 0) {
-    /* A hook answering nonsense still refuses: 403. */
-    int status = refused >= 400 && refused <= 599 ? refused : 403;
-    if (!ex->responded) {
-      snprintf(text, sizeof text, "request refused (%d)\n", status);
-      result = answer_text(ex, status, text);
-    }
-    goto out_done;
-  }
-
-  dray_status st = r->handler(r->plugin_state, ex);
-  if (!ex->responded) {
-    switch (st) {
-      case DRAY_REJECT:
-        result = answer_text(ex, MHD_HTTP_BAD_REQUEST, "request rejected\n");
-        break;
-      case DRAY_OK:
-      case DRAY_FATAL:
-        result = answer_text(ex, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                             "handler did not answer\n");
-        break;
-      case DRAY_RETRY:
-      default: /* unknown codes count as RETRY (dray/abi.h) */
-        if (!has_resp_header(ex, MHD_HTTP_HEADER_RETRY_AFTER))
-          dray__http_ex_add_header(ex, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        result = answer_text(ex, MHD_HTTP_SERVICE_UNAVAILABLE,
-                             "temporarily unavailable, retry later\n");
-        break;
-    }
-  }
-
-out_done:
-  pthread_mutex_lock(&h->inflight_lock);
-  if (--h->inflight == 0) pthread_cond_broadcast(&h->inflight_done);
-  pthread_mutex_unlock(&h->inflight_lock);
-  return result;
+  return MHD_YES;
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
@@ -700,21 +813,40 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn,
     *upload_data_size = 0;
     return MHD_YES;
   }
-  if (ex->responded) return MHD_YES;
+  /* Called again after the worker resumed the connection. */
+  if (ex->handed_off) return send_stored(ex);
   return on_complete(ex);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Start and stop                                                         */
 
+/* Lets the workers drain the queue and joins them. */
+static void stop_workers(dray__http *h) {
+  pthread_mutex_lock(&h->inflight_lock);
+  h->quit = 1;
+  pthread_cond_broadcast(&h->job_ready);
+  pthread_mutex_unlock(&h->inflight_lock);
+  for (unsigned i = 0; i < h->worker_count; i++)
+    pthread_join(h->workers[i], NULL);
+  h->worker_count = 0;
+  free(h->workers);
+  h->workers = NULL;
+}
+
 int dray__http_start(dray__http *h, char *err, size_t err_size) {
+  /* epoll (AUTO) rather than poll(): with libmicrohttpd 0.9.75's poll()
+   * loop a client that sends a complete request and half-closes at once
+   * gets no answer; the epoll loop answers it. (Its cost: a half-close
+   * after an incomplete request holds the connection until the timeout.)
+   */
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                       MHD_USE_ERROR_LOG;
+                       MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   if (h == NULL) {
     set_err(err, err_size, "http: no listener");
     return -1;
   }
-  if (h->daemon != NULL) {
+  if (h->daemon != NULL || h->workers != NULL) {
     set_err(err, err_size, "http.listen %s: listener already started",
             h->listen);
     return -1;
@@ -733,9 +865,6 @@ int dray__http_start(dray__http *h, char *err, size_t err_size) {
                                       (intptr_t)mhd_logger, h};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                       CONNECTION_TIMEOUT_S, NULL};
-  if (h->threads > 1)
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
-                                        (intptr_t)h->threads, NULL};
   if (h->tls_cert_pem != NULL) {
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
                                         h->tls_key_pem};
@@ -743,6 +872,21 @@ int dray__http_start(dray__http *h, char *err, size_t err_size) {
                                         h->tls_cert_pem};
   }
   opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+  h->workers = calloc(h->threads, sizeof *h->workers);
+  if (h->workers == NULL) {
+    set_err(err, err_size, "http.listen %s: out of memory", h->listen);
+    return -1;
+  }
+  for (h->worker_count = 0; h->worker_count < h->threads; h->worker_count++) {
+    int rc = pthread_create(&h->workers[h->worker_count], NULL, worker_main, h);
+    if (rc != 0) {
+      set_err(err, err_size, "http.listen %s: cannot start handler thread: %s",
+              h->listen, strerror(rc));
+      stop_workers(h);
+      return -1;
+    }
+  }
 
   h->mhd_log[0] = '\0';
   /* Port argument is ignored with MHD_OPTION_SOCK_ADDR. */
@@ -753,6 +897,7 @@ int dray__http_start(dray__http *h, char *err, size_t err_size) {
     set_err(err, err_size, "http.listen %s: cannot start listener%s%s",
             h->listen, h->mhd_log[0] != '\0' ? ": " : "", h->mhd_log);
     pthread_mutex_unlock(&h->log_lock);
+    stop_workers(h);
     return -1;
   }
   const union MHD_DaemonInfo *info =
@@ -769,14 +914,30 @@ void dray__http_destroy(dray__http **self_p) {
   if (self_p == NULL || *self_p == NULL) return;
   dray__http *h = *self_p;
 
-  /* New requests get 503 from here on; running handlers finish first. */
+  /* New and still queued requests get 503 from here on; running handlers
+   * finish first, and every suspended connection is resumed. */
   pthread_mutex_lock(&h->inflight_lock);
   h->stopping = 1;
   while (h->inflight > 0)
     pthread_cond_wait(&h->inflight_done, &h->inflight_lock);
+  /* Answers are built; let them go out, but do not wait on a client that
+   * does not read. */
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += DRAIN_TIMEOUT_MS / 1000;
+  deadline.tv_nsec += (long)(DRAIN_TIMEOUT_MS % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  while (h->unsent > 0 && h->daemon != NULL &&
+         pthread_cond_timedwait(&h->inflight_done, &h->inflight_lock,
+                                &deadline) == 0) {
+  }
   pthread_mutex_unlock(&h->inflight_lock);
+  stop_workers(h);
 
-  /* Joins the pool threads and runs completed_cb for open connections. */
+  /* Joins MHD's thread and runs completed_cb for open connections. */
   if (h->daemon != NULL) MHD_stop_daemon(h->daemon);
 
   for (size_t i = 0; i < h->route_count; i++) route_free(h->routes[i]);
@@ -785,6 +946,7 @@ void dray__http_destroy(dray__http **self_p) {
   free(h->tls_cert_pem);
   free_secret(h->tls_key_pem);
   pthread_mutex_destroy(&h->log_lock);
+  pthread_cond_destroy(&h->job_ready);
   pthread_cond_destroy(&h->inflight_done);
   pthread_mutex_destroy(&h->inflight_lock);
   pthread_rwlock_destroy(&h->routes_lock);
@@ -844,6 +1006,12 @@ int dray__http_ex_add_header(dray_http_exchange *ex, const char *name,
     return -1;
   for (const char *p = name; *p != '\0'; p++)
     if (!is_token_char((unsigned char)*p)) return -1;
+  /* Framing is the listener's job: a plugin's value would contradict the
+   * body it hands to respond. */
+  if (strcasecmp(name, "Content-Length") == 0 ||
+      strcasecmp(name, "Transfer-Encoding") == 0 ||
+      strcasecmp(name, "Connection") == 0)
+    return -1;
   /* libmicrohttpd refuses empty values; refusing here keeps respond from
    * failing later for it. */
   if (value[0] == '\0' || strpbrk(value, "\r\n") != NULL) return -1;
@@ -870,5 +1038,5 @@ int dray__http_ex_respond(dray_http_exchange *ex, int status,
       (body == NULL && len > 0))
     return -1;
   if (content_type != NULL && strpbrk(content_type, "\r\n") != NULL) return -1;
-  return queue_answer(ex, status, content_type, body, len);
+  return build_answer(ex, status, content_type, body, len);
 }

@@ -2,19 +2,23 @@
  * register routes on (host table: http_route and the http_* exchange
  * accessors, see dray/host.h).
  *
- * One libmicrohttpd daemon per site with an internal thread pool. A request
- * is dispatched by path prefix (longest wins) and method; its whole body is
- * read first (bounded by max_body_bytes, 413 past it), then the route's auth
- * hook runs (a non-zero answer is sent as the status and the handler is
- * never called), then the handler, which answers synchronously on the
- * listener thread with dray__http_ex_respond before returning. Handlers may
- * block (emit waits for durability); a blocked handler holds one pool
- * thread, so size the pool for the expected concurrency.
+ * One libmicrohttpd daemon per site: one polling thread does the network
+ * I/O (and TLS), and a fixed set of handler threads runs the plugins. A
+ * request is dispatched by path prefix (longest wins) and method; its whole
+ * body is read first (bounded by max_body_bytes, 413 past it), then, on a
+ * handler thread, the route's auth hook runs (a non-zero answer is sent as
+ * the status and the handler is never called), then the handler, which
+ * answers synchronously with dray__http_ex_respond before returning.
+ * Handlers may block (emit waits for durability): a blocked handler holds
+ * its handler thread only, never another client's connection; requests
+ * beyond `threads` running handlers wait in a queue.
  *
  * Status answers the listener gives by itself:
  *   404  no route's prefix matches the path
  *   405  a prefix matches but not the method (Allow lists the methods)
- *   413  body larger than max_body_bytes
+ *   413  body larger than max_body_bytes (known from Content-Length: sent
+ *        before the body is read; chunked: after it, and a chunked body
+ *        running past twice the limit has its connection closed instead)
  *   500  handler returned DRAY_OK or DRAY_FATAL without answering
  *   503  handler returned DRAY_RETRY without answering (Retry-After: 1
  *        unless the handler added its own), or the listener is stopping
@@ -36,7 +40,7 @@ struct dray__http_options {
   const char *tls_cert_file;
   const char *tls_key_file;
   size_t max_body_bytes; /* 413 above this; 0 means 16 MiB */
-  unsigned threads;      /* pool size; 0 means 4 */
+  unsigned threads;      /* handler threads; 0 means 4, at most 256 */
 };
 
 typedef struct dray__http dray__http;
@@ -51,8 +55,9 @@ dray__http *dray__http_new(const struct dray__http_options *opt, char *err,
  * path starts with `path_prefix` at a segment boundary ("/hooks" matches
  * "/hooks" and "/hooks/ups", not "/hooksx"; a prefix ending in '/' matches
  * anything below it) and whose method is `method` (NULL: any; compared
- * case-insensitively at registration, stored upper-case). The longest
- * matching prefix wins; among its routes an exact method beats NULL.
+ * case-insensitively at registration, stored upper-case; HEAD requests
+ * also match GET routes). The longest matching prefix wins; among its
+ * routes an exact method beats NULL.
  * plugin_state is passed to handler and auth; owner_name (the instance
  * name, copied) appears in errors. Routes may be added before or after
  * dray__http_start, from any thread. Returns -1 with err set if the prefix
@@ -72,8 +77,10 @@ int dray__http_start(dray__http *h, char *err, size_t err_size);
  * 0 before start. */
 uint16_t dray__http_port(const dray__http *h);
 
-/* Stops the listener: new requests get 503, in-flight handlers are waited
- * for, then the daemon and its threads stop and every route is freed.
+/* Stops the listener: new and still queued requests get 503, running
+ * handlers are waited for (however long they take), answers already built
+ * get up to 2 s to reach their clients, then the daemon and its threads
+ * stop and every route is freed.
  * Sets *self_p to NULL; NULL is a no-op. Must not be called from a
  * handler. */
 void dray__http_destroy(dray__http **self_p);
@@ -81,7 +88,8 @@ void dray__http_destroy(dray__http **self_p);
 /* Exchange accessors, with exactly the host table's signatures (the
  * runtime's host table points at them). Valid only inside the auth hook or
  * the handler, on the thread that called it; returned strings live until
- * the handler returns. */
+ * the handler returns. An answer given by the auth hook before it refuses
+ * replaces the default refusal text. */
 const char *dray__http_ex_method(dray_http_exchange *ex);
 /* Decoded path without the query string. */
 const char *dray__http_ex_path(dray_http_exchange *ex);
@@ -94,9 +102,10 @@ const void *dray__http_ex_body(dray_http_exchange *ex, size_t *len);
 /* Client address as text ("127.0.0.1", "::1"). */
 const char *dray__http_ex_remote_addr(dray_http_exchange *ex);
 /* Adds a response header (copied); before dray__http_ex_respond. Returns
- * -1 for a name that is not an HTTP token, a value with CR/LF (header
- * injection) or an empty value (libmicrohttpd cannot send one), or after
- * the answer was sent. */
+ * -1 for a name that is not an HTTP token, a framing header the listener
+ * owns (Content-Length, Transfer-Encoding, Connection), a value with CR/LF
+ * (header injection) or an empty value (libmicrohttpd cannot send one),
+ * or after the answer was sent. */
 int dray__http_ex_add_header(dray_http_exchange *ex, const char *name,
                              const char *value);
 /* Sends the answer (status 100..599; body copied; content_type may be

@@ -29,6 +29,7 @@
 #include "router.h"
 #include "spool.h"
 #include "fault.h"
+#include "fault_io.h"
 #include "fsutil.h"
 #include "http_listener.h"
 #include "instance.h"
@@ -137,12 +138,37 @@ static int store_dead_letter(void *ctx, struct dray_instance *dest, const dray_m
 
 /* --- accepting messages ------------------------------------------------------ */
 
-dray_status dray__runtime_accept(struct dray__runtime *rt,
-                                 struct dray_instance *from,
-                                 dray_msg **msg_p) {
-  dray_msg *msg = *msg_p;
-  char why[512];
+/* One message between the checks and its hand-over to the lanes. */
+struct prepared {
+  dray_msg *msg;
+  size_t dests[64];
+  unsigned lanes[64];
+  size_t count; /* 0: finished already (duplicate or unrouted) */
+  int durable;
+  uint64_t seq;
+};
+
+static void unreserve(struct dray__runtime *rt, struct prepared *p) {
+  for (size_t k = 0; k < p->count; k++)
+    dray__pipeline_unreserve(rt->instances[p->dests[k]]->pipeline, p->lanes[k]);
+}
+
+static int64_t mono_now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Checks, de-duplicates, keys, routes and admits one message (route_lock
+ * held for reading). DRAY_OK with p->count destinations reserved (0 when
+ * there is nothing to deliver); anything else refuses the message with
+ * the error set. */
+static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from, dray_msg *msg,
+                           struct prepared *p) {
   const struct dray_host *host = dray__host_table();
+  char why[512];
+  memset(p, 0, sizeof *p);
+  p->msg = msg;
   if (dray__msg_check_envelope(msg, why, sizeof why) != 0) {
     host->set_error(from, "emit: invalid envelope: %s", why);
     dray__metric_add(from->name, "emit_rejected", 1);
@@ -150,15 +176,11 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
   }
   /* The same CloudEvent again (source + id) within the window: accepted
    * once. */
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
   if (dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
-                            dray__msg_header(msg, "id"), now_ms)) {
+                            dray__msg_header(msg, "id"), mono_now_ms())) {
     dray__metric_add(from->name, "duplicates", 1);
     dray__log(DRAY_LOG_DEBUG, from->name, "duplicate event %s from %s accepted once",
               dray__msg_header(msg, "id"), dray__msg_header(msg, "source"));
-    dray__msg_free(msg_p);
     return DRAY_OK;
   }
   /* The idempotency key follows the message through every retry, restart
@@ -171,91 +193,132 @@ dray_status dray__runtime_accept(struct dray__runtime *rt,
     dray__msg_set_header(msg, "idempotencykey", key);
   }
   const char *type = dray__msg_header(msg, "type");
-  size_t dests[64];
-  unsigned lanes[64];
-  int durable = 0;
-
-  pthread_rwlock_rdlock(&rt->route_lock);
-  size_t count = dray__route_match(rt->routes, from->index, type, dests, 64, &durable);
-  if (count == 0) {
-    pthread_rwlock_unlock(&rt->route_lock);
+  p->count = dray__route_match(rt->routes, from->index, type, p->dests, 64, &p->durable);
+  if (p->count == 0) {
     dray__metric_add(from->name, "unrouted", 1);
-    dray__log(DRAY_LOG_WARN, from->name,
-              "message %s of type %s matches no route; not forwarded",
+    dray__log(DRAY_LOG_WARN, from->name, "message %s of type %s matches no route; not forwarded",
               dray__msg_header(msg, "id"), type);
-    dray__msg_free(msg_p);
     return DRAY_OK;
   }
   /* Admission to every destination, or to none. */
-  for (size_t k = 0; k < count; k++) {
-    struct dray__pipeline *pl = rt->instances[dests[k]]->pipeline;
-    lanes[k] = dray__pipeline_lane_for(pl, msg);
-    if (dray__pipeline_reserve(pl, lanes[k]) != 0) {
-      for (size_t j = 0; j < k; j++)
-        dray__pipeline_unreserve(rt->instances[dests[j]]->pipeline, lanes[j]);
-      pthread_rwlock_unlock(&rt->route_lock);
-      host->set_error(from, "destination %s is full (backpressure)",
-                      rt->instances[dests[k]]->name);
+  for (size_t k = 0; k < p->count; k++) {
+    struct dray__pipeline *pl = rt->instances[p->dests[k]]->pipeline;
+    p->lanes[k] = dray__pipeline_lane_for(pl, msg);
+    if (dray__pipeline_reserve(pl, p->lanes[k]) != 0) {
+      size_t full = p->dests[k];
+      p->count = k;
+      unreserve(rt, p);
+      p->count = 0;
+      host->set_error(from, "destination %s is full (backpressure)", rt->instances[full]->name);
       dray__metric_add(from->name, "backpressure", 1);
       return DRAY_RETRY;
     }
   }
-  uint64_t seq = 0;
-  if (durable) {
-    /* Durable before the source hears OK: appended and fdatasync'ed. */
-    dray_buf rec;
-    dray__buf_init(&rec);
-    int rc = dray__journal_encode(&rec, from->name, NULL, 0, msg) == 0
-                 ? dray__spool_append(rt->journal, rec.data, (uint32_t)rec.len, &seq)
-                 : -ENOMEM;
-    dray__buf_release(&rec);
-    if (rc != 0) {
-      for (size_t k = 0; k < count; k++)
-        dray__pipeline_unreserve(rt->instances[dests[k]]->pipeline, lanes[k]);
-      pthread_rwlock_unlock(&rt->route_lock);
-      if (rc == -EAGAIN || rc == -ENOMEM) {
-        host->set_error(from, "journal full (journal.max_disk_bytes): backpressure");
-        dray__metric_add(from->name, "backpressure", 1);
-        return DRAY_RETRY;
-      }
-      if (rc == -EMSGSIZE) {
-        host->set_error(from, "message %s is larger than the journal's record limit",
-                        dray__msg_header(msg, "id"));
-        return DRAY_REJECT;
-      }
-      if (!atomic_exchange(&rt->journal_failed, 1)) {
-        dray__log(DRAY_LOG_ERROR, NULL,
-                  "journal write failed (%s): no more messages are acknowledged; stopping",
-                  strerror(-rc));
-        kill(getpid(), SIGTERM);
-      }
-      host->set_error(from, "journal failed: %s", strerror(-rc));
-      return DRAY_RETRY;
-    }
-  }
-  DRAY_FAULT_POINT("runtime.after_journal_append");
-  struct dray__delivery *d = calloc(1, sizeof *d);
-  if (!d) { /* the record is durable: it is delivered after a restart */
-    pthread_rwlock_unlock(&rt->route_lock);
-    dray__error("out of memory: message %s waits in the journal", dray__msg_header(msg, "id"));
-    for (size_t k = 0; k < count; k++)
-      dray__pipeline_unreserve(rt->instances[dests[k]]->pipeline, lanes[k]);
-    dray__msg_free(msg_p);
-    return seq ? DRAY_OK : DRAY_RETRY;
-  }
-  d->msg = dray__msg_ref(msg);
-  d->seq = seq;
-  d->finished = delivery_finished;
-  d->ctx = rt;
-  atomic_init(&d->remaining, (int)count);
-  for (size_t k = 0; k < count; k++)
-    dray__pipeline_push(rt->instances[dests[k]]->pipeline, lanes[k], d);
-  pthread_rwlock_unlock(&rt->route_lock);
-  dray__dedupe_add(rt->dedupe, dray__msg_header(msg, "source"),
-                   dray__msg_header(msg, "id"), now_ms);
-  dray__metric_add(from->name, "emitted", 1);
-  dray__msg_free(msg_p); /* the emitter's reference */
   return DRAY_OK;
+}
+
+/* Makes the journal records of the prepared messages durable in one group
+ * commit. On failure every reservation is returned and the status says
+ * what the sources hear. */
+static dray_status journal_append(struct dray__runtime *rt, struct dray_instance *from,
+                                  struct prepared *ps, size_t n) {
+  const struct dray_host *host = dray__host_table();
+  struct dray__spool_rec *recs = calloc(n, sizeof *recs);
+  dray_buf *bufs = calloc(n, sizeof *bufs);
+  uint64_t *seqs = calloc(n, sizeof *seqs);
+  size_t *which = calloc(n, sizeof *which);
+  size_t m = 0;
+  int rc = recs && bufs && seqs && which ? 0 : -ENOMEM;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (!ps[i].count || !ps[i].durable) continue;
+    dray__buf_init(&bufs[m]);
+    if (dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0) rc = -ENOMEM;
+    recs[m] = (struct dray__spool_rec){bufs[m].data, (uint32_t)bufs[m].len};
+    which[m++] = i;
+  }
+  if (rc == 0 && m) rc = dray__spool_append_many(rt->journal, recs, m, seqs);
+  for (size_t k = 0; k < m; k++) {
+    if (rc == 0) ps[which[k]].seq = seqs[k];
+    if (bufs) dray__buf_release(&bufs[k]);
+  }
+  free(recs);
+  free(bufs);
+  free(seqs);
+  free(which);
+  if (rc == 0) return DRAY_OK;
+  for (size_t i = 0; i < n; i++) unreserve(rt, &ps[i]);
+  if (rc == -EAGAIN || rc == -ENOMEM) {
+    host->set_error(from, "journal full (journal.max_disk_bytes): backpressure");
+    dray__metric_add(from->name, "backpressure_journal_full", 1);
+    return DRAY_RETRY;
+  }
+  if (rc == -EMSGSIZE) {
+    host->set_error(from, "a message is larger than the journal's record limit");
+    return DRAY_REJECT;
+  }
+  if (!atomic_exchange(&rt->journal_failed, 1)) {
+    dray__log(DRAY_LOG_ERROR, NULL,
+              "journal write failed (%s): no more messages are acknowledged; stopping",
+              strerror(-rc));
+    kill(getpid(), SIGTERM);
+  }
+  host->set_error(from, "journal failed: %s", strerror(-rc));
+  return DRAY_RETRY;
+}
+
+/* Hands a prepared (and, if durable, journaled) message to its lanes. */
+static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p) {
+  if (p->count) {
+    DRAY_FAULT_POINT("runtime.after_journal_append");
+    struct dray__delivery *d = calloc(1, sizeof *d);
+    if (!d) { /* a durable record is delivered after a restart */
+      dray__error("out of memory: message %s %s", dray__msg_header(p->msg, "id"),
+                  p->seq ? "waits in the journal" : "lost");
+      unreserve(rt, p);
+      return;
+    }
+    d->msg = dray__msg_ref(p->msg);
+    d->seq = p->seq;
+    d->finished = delivery_finished;
+    d->ctx = rt;
+    atomic_init(&d->remaining, (int)p->count);
+    for (size_t k = 0; k < p->count; k++)
+      dray__pipeline_push(rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
+    dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
+                     dray__msg_header(p->msg, "id"), mono_now_ms());
+  }
+  dray__metric_add(from->name, "emitted", 1);
+}
+
+dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
+                                       dray_msg **msgs, size_t count, size_t *accepted) {
+  struct prepared *ps = calloc(count ? count : 1, sizeof *ps);
+  dray_status st = DRAY_OK;
+  size_t n = 0;
+  *accepted = 0;
+  if (!ps) return DRAY_RETRY;
+  pthread_rwlock_rdlock(&rt->route_lock);
+  /* Everything up to the first refusal goes in, in order. */
+  while (n < count && (st = prepare(rt, from, msgs[n], &ps[n])) == DRAY_OK) n++;
+  dray_status jst = journal_append(rt, from, ps, n);
+  if (jst == DRAY_OK) {
+    for (size_t i = 0; i < n; i++) {
+      commit(rt, from, &ps[i]);
+      dray__msg_free(&msgs[i]); /* the emitter's reference */
+    }
+    *accepted = n;
+  } else {
+    st = jst;
+  }
+  pthread_rwlock_unlock(&rt->route_lock);
+  free(ps);
+  return st;
+}
+
+dray_status dray__runtime_accept(struct dray__runtime *rt, struct dray_instance *from,
+                                 dray_msg **msg_p) {
+  size_t accepted;
+  return dray__runtime_accept_batch(rt, from, msg_p, 1, &accepted);
 }
 
 /* --- polled sources ----------------------------------------------------------- */
@@ -305,7 +368,7 @@ static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
       .dir = dir, .name = "journal", .segment_bytes = s->journal_segment_bytes,
       .max_disk_bytes = s->journal_max_bytes, .group_max_records = s->journal_group_records,
       .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
-      .on_event = spool_event, .event_ctx = "journal"};
+      .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "journal"};
   rt->journal = dray__spool_open(&jo, err, err_size);
   if (!rt->journal) return -1;
   snprintf(dir, sizeof dir, "%s/dlq", s->data_dir);

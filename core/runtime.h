@@ -20,6 +20,12 @@ int dray__run(const char *config_path);
  * On DRAY_OK the runtime owns the message and *msg_p is NULL. */
 dray_status dray__runtime_accept(struct dray__runtime *rt,
                                  struct dray_instance *from, dray_msg **msg_p);
+/* The same for several messages from one instance: one group commit for
+ * all of them. The leading *accepted messages are the runtime's (their
+ * slots set to NULL); the status is for msgs[*accepted] when it is not
+ * DRAY_OK. */
+dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
+                                       dray_msg **msgs, size_t count, size_t *accepted);
 /* The shared HTTP listener, or NULL when the site has none. */
 struct dray__http *dray__runtime_http(struct dray__runtime *rt);
 /* The running instances, for status and tools. */

@@ -81,6 +81,7 @@ struct segment {
 struct waiter {
   const void *data;
   uint32_t len;
+  int first_of_call;  /* the first (or only) record of one append/append_many call */
   int done;
   int rc;
   uint64_t seq;
@@ -108,7 +109,8 @@ struct dray__spool {
   uint64_t q_count;
   int writing;             /* someone owns the write path (active segment, write_off, wbuf) */
   int lingering;           /* the leader waits for the rest of its group (linger_cv) */
-  uint64_t last_group;     /* size of the previous group */
+  uint64_t q_calls;        /* calls whose first record is queued */
+  uint64_t last_calls;     /* calls that started in the previous group */
   pthread_cond_t linger_cv;
   struct segment *segs, *active;
   uint64_t next_seq;       /* next seq to assign (write path) */
@@ -520,6 +522,7 @@ static void fail_locked(dray__spool *s, int rc) {
   }
   s->q_head = s->q_tail = NULL;
   s->q_count = 0;
+  s->q_calls = 0;
 }
 
 /* Seals the segments the write path has left behind, once the records written to them are
@@ -541,11 +544,11 @@ static void seal_left_behind(dray__spool *s) {
 static void lead_group(dray__spool *s) {
   struct waiter *batch = s->q_head, *last = batch;
   uint32_t taken = 1;
-  /* Group formation: whatever queued while the previous group was syncing. If fewer appenders
-   * are queued than were in the previous group, those others are most likely just returning from
+  /* Group formation: whatever queued while the previous group was syncing. If fewer callers are
+   * queued than started in the previous group, the others are most likely just returning from
    * their ack and about to append again: wait for them, at most group_delay_us. A lone appender
-   * (previous group of 1) never waits. */
-  if (s->durable && s->group_delay_us && s->q_count < s->last_group && s->q_count < s->group_max) {
+   * (previous group of 1 call) never waits. */
+  if (s->durable && s->group_delay_us && s->q_calls < s->last_calls && s->q_count < s->group_max) {
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_nsec += (long)s->group_delay_us * 1000;
@@ -554,7 +557,7 @@ static void lead_group(dray__spool *s) {
       dl.tv_nsec -= 1000000000;
     }
     s->lingering = 1;
-    while (s->q_count < s->last_group && s->q_count < s->group_max && !s->stop)
+    while (s->q_calls < s->last_calls && s->q_count < s->group_max && !s->stop)
       if (pthread_cond_timedwait(&s->linger_cv, &s->mu, &dl) == ETIMEDOUT)
         break;
     s->lingering = 0;
@@ -565,16 +568,19 @@ static void lead_group(dray__spool *s) {
       return;
     }
   }
+  uint64_t calls = batch->first_of_call;
   while (last->next && taken < s->group_max) {
     last = last->next;
     taken++;
+    calls += last->first_of_call;
   }
   s->q_head = last->next;
   if (!s->q_head)
     s->q_tail = NULL;
   last->next = NULL;
   s->q_count -= taken;
-  s->last_group = taken;
+  s->q_calls -= calls;
+  s->last_calls = calls;
   pthread_mutex_unlock(&s->mu);
 
   uint32_t n_ok = 0;
@@ -627,7 +633,7 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
   if (len > s->max_record)
     return -EMSGSIZE;
   uint64_t rec = HDR + (uint64_t)len;
-  struct waiter w = {.data = data ? data : "", .len = len};
+  struct waiter w = {.data = data ? data : "", .len = len, .first_of_call = 1};
   pthread_mutex_lock(&s->mu);
   int rc = 0;
   if (s->failed) {
@@ -655,6 +661,7 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
     s->q_head = &w;
   s->q_tail = &w;
   s->q_count++;
+  s->q_calls++;
   if (s->lingering)
     pthread_cond_signal(&s->linger_cv);
   while (!w.done) {
@@ -670,6 +677,75 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
     *seq = w.seq;
 out:
   pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+int dray__spool_append_many(dray__spool *s, const struct dray__spool_rec *recs, size_t n,
+                            uint64_t *seqs) {
+  if (!s || (n && !recs))
+    return -EINVAL;
+  if (n == 0)
+    return 0;
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (recs[i].len > s->max_record)
+      return -EMSGSIZE;
+    total += HDR + (uint64_t)recs[i].len;
+  }
+  struct waiter *ws = calloc(n, sizeof *ws);
+  if (!ws)
+    return -ENOMEM;
+  pthread_mutex_lock(&s->mu);
+  int rc = 0;
+  if (s->failed) {
+    rc = s->failed;
+    goto out;
+  }
+  if (s->stop) {
+    rc = -ESHUTDOWN;
+    goto out;
+  }
+  if (s->max_disk && s->disk_bytes + s->reserved_bytes + total > s->max_disk) {
+    if (s->active && s->active->count && s->active->released_count == s->active->count) {
+      s->rotate_wanted = 1;
+      pthread_cond_signal(&s->maint_cv);
+    }
+    rc = -EAGAIN;
+    goto out;
+  }
+  s->reserved_bytes += total;
+  /* Consecutive waiters: one or more group commits, in order. */
+  for (size_t i = 0; i < n; i++) {
+    ws[i].data = recs[i].data ? recs[i].data : "";
+    ws[i].len = recs[i].len;
+    if (s->q_tail)
+      s->q_tail->next = &ws[i];
+    else
+      s->q_head = &ws[i];
+    s->q_tail = &ws[i];
+    s->q_count++;
+  }
+  ws[0].first_of_call = 1;
+  s->q_calls++;
+  if (s->lingering)
+    pthread_cond_signal(&s->linger_cv);
+  while (!ws[n - 1].done) {
+    if (!s->writing && !s->failed) {
+      s->writing = 1;
+      lead_group(s);
+      continue;
+    }
+    pthread_cond_wait(&s->ack_cv, &s->mu);
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (ws[i].rc != 0 && rc == 0)
+      rc = ws[i].rc;
+    if (seqs)
+      seqs[i] = ws[i].rc == 0 ? ws[i].seq : 0;
+  }
+out:
+  pthread_mutex_unlock(&s->mu);
+  free(ws);
   return rc;
 }
 

@@ -54,6 +54,21 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
  * fails too and the fsync is never retried (the caller must exit non-zero and recover on restart). */
 int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t *seq);
 
+/* One record for dray__spool_append_many. */
+struct dray__spool_rec {
+  const void *data;
+  uint32_t len;
+};
+
+/* Appends n records in order (copied) and blocks until all are durable: one group commit per
+ * group_max_records, shared with concurrent appenders. Returns 0 with seqs[i] set (seqs may be
+ * NULL), or an error as for append: -EMSGSIZE or -EAGAIN over max_disk_bytes (nothing written);
+ * otherwise the first error met, and seqs[i] non-zero marks the records that are durable anyway
+ * (a disk found full while preallocating a segment fails only the records from there on with
+ * -EAGAIN and leaves the spool healthy; a write/fsync failure fails the spool). Thread-safe. */
+int dray__spool_append_many(dray__spool *s, const struct dray__spool_rec *recs, size_t n,
+                            uint64_t *seqs);
+
 /* Calls cb for every durable, unreleased record with seq >= from_seq in seq order, up to the last
  * record durable when the scan started. cb returns 0 to continue, non-zero to stop (scan then
  * returns that value). data is valid only during the call. Thread-safe. A record that fails its CRC

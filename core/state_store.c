@@ -119,12 +119,9 @@ static int check_name(const char *what, const char *value) {
 static int exec_stmt(dray__state *s, enum stmt_id id, const char *what) {
   sqlite3_stmt *st = s->stmt[id];
   int rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE) set_db_err(s, what); /* before reset clears it */
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
-    set_db_err(s, what);
-    return -1;
-  }
-  return 0;
+  return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int exec_sql(sqlite3 *db, const char *path, const char *sql,

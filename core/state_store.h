@@ -22,6 +22,8 @@ typedef struct dray__state dray__state;
 /* Opens the store at `path`, creating the file and its schema when absent
  * (WAL journal, synchronous=FULL, busy timeout, schema version kept in
  * PRAGMA user_version). Refuses a database written by a newer schema.
+ * ":memory:" opens a private in-memory store (no durability; for one-shot
+ * commands such as dray convert).
  * Caller owns the result (dray__state_close). Returns NULL with the reason,
  * naming the path, in err (err_size bytes; err may be NULL). */
 dray__state *dray__state_open(const char *path, char *err, size_t err_size);

@@ -42,6 +42,7 @@ RAW=$(sed -n 's/^raw=//p' "$WORK/bench.out")
 SPOOL16=$(sed -n 's/^spool16=//p' "$WORK/bench.out")
 SPOOL64=$(sed -n 's/^spool64=//p' "$WORK/bench.out")
 MEM1=$(sed -n 's/^mem1=//p' "$WORK/bench.out")
+BATCH1=$(sed -n 's/^batch1=//p' "$WORK/bench.out")
 
 echo "== rsyslog $($RSYSLOGD -v | head -1 | awk '{print $2}') disk-only main queue, syncqueuefiles=on, checkpointInterval=1, $N messages"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -107,14 +108,15 @@ RS_PID=
 echo "rsyslog no-loss disk queue: $RS_RATE msgs/s"
 
 echo "== ratios"
-python3 - "$RAW" "$SPOOL16" "$SPOOL64" "$MEM1" "$RS_RATE" <<'PY'
+python3 - "$RAW" "$SPOOL16" "$SPOOL64" "$BATCH1" "$MEM1" "$RS_RATE" <<'PY'
 import sys
-raw, s16, s64, mem1, rs = map(float, sys.argv[1:])
+raw, s16, s64, b1, mem1, rs = map(float, sys.argv[1:])
 print("raw group commit             %10.0f msgs/s" % raw)
 print("spool durable, 16 appenders  %10.0f msgs/s" % s16)
 print("spool durable, 64 appenders  %10.0f msgs/s" % s64)
+print("spool durable, append_many  %10.0f msgs/s  (1 thread, 256 records per call)" % b1)
 print("spool memory class, 1 thread %10.0f msgs/s" % mem1)
 print("rsyslog no-loss disk queue   %10.0f msgs/s" % rs)
-print("spool16/raw     = %.2f   spool64/raw     = %.2f" % (s16 / raw, s64 / raw))
-print("spool16/rsyslog = %.0fx   spool64/rsyslog = %.0fx" % (s16 / rs, s64 / rs))
+print("spool16/raw     = %.2f   spool64/raw     = %.2f   batch/raw     = %.2f" % (s16 / raw, s64 / raw, b1 / raw))
+print("spool16/rsyslog = %.0fx   spool64/rsyslog = %.0fx   batch/rsyslog = %.0fx" % (s16 / rs, s64 / rs, b1 / rs))
 PY

@@ -186,6 +186,15 @@ static dray_status mh_emit(dray_instance *inst, dray_msg **msg_p) {
   return st;
 }
 
+static dray_status mh_emit_batch(dray_instance *inst, dray_msg **msgs, size_t count,
+                                 size_t *accepted) {
+  size_t n = 0;
+  dray_status st = DRAY_OK;
+  while (n < count && (st = mh_emit(inst, &msgs[n])) == DRAY_OK) n++;
+  if (accepted) *accepted = n;
+  return st;
+}
+
 /* --- metrics, lifecycle ------------------------------------------------- */
 
 static void mh_counter_add(dray_instance *inst, const char *name,
@@ -447,6 +456,7 @@ dray_mock_host *dray_mock_host_new(const char *instance_name) {
   h->http_respond = mh_http_respond;
   h->set_effect_reference = mh_set_effect_reference;
   h->set_in_doubt = mh_set_in_doubt;
+  h->emit_batch = mh_emit_batch;
   return mh;
 }
 

@@ -98,7 +98,7 @@ class Delivery(unittest.TestCase):
 site: it
 data_dir: data
 instances:
-  gen: { plugin: testkit, config: { count: 3000, partitions: 7, stats_file: gen.stats } }
+  gen: { plugin: testkit, config: { count: 3000, partitions: 7, batch: 16, stats_file: gen.stats } }
   sink: { plugin: testkit, workers: 3, queue_capacity: 4,
           config: { log_file: sink.log } }
 routes:
@@ -218,9 +218,17 @@ routes:
   - { from: gen, to: slow, delivery: CLASS }
 """
 
+    def emitted(self, site, name):
+        r = dray("status", "-c", site.path, "--json")
+        if r.returncode != 0:
+            return 0
+        inst = [i for i in json.loads(r.stdout)["instances"] if i["name"] == name]
+        return inst[0]["metrics"].get("emitted", 0) if inst else 0
+
     def test_sigterm_drains_within_the_deadline_and_the_journal_keeps_the_rest(self):
         site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "durable")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        wait_for(lambda: self.emitted(site, "gen") == 30, what="all 30 accepted")
         started = time.monotonic()
         self.assertEqual(site.stop(), 0)
         self.assertLess(time.monotonic() - started, 3 * SLOW, "stopped near the deadline")
@@ -240,6 +248,7 @@ routes:
     def test_memory_class_loses_what_is_in_flight_and_says_so(self):
         site = Site(self.SLOW_SITE.replace("COUNT", "30").replace("CLASS", "memory")).start()
         wait_for(lambda: site.lines("slow.log"), what="the first delivery")
+        wait_for(lambda: self.emitted(site, "gen") == 30, what="all 30 accepted")
         self.assertEqual(site.stop(), 1)
         lost = site.text().count("(memory delivery class)")
         self.assertEqual(lost + len(site.lines("slow.log")), 30)
@@ -460,7 +469,7 @@ routes:
     def test_plugins_lists_and_describes_without_secrets(self):
         r = dray("plugins")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.1\s+source,destination,codec\s+/")
+        self.assertRegex(r.stdout, r"testkit\s+1\.0\.0\s+1\.2\s+source,destination,codec\s+/")
         r = dray("plugins", "--describe", "testkit")
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"token\s+string\s+secret")
@@ -503,7 +512,7 @@ routes:
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("usage: dray " + cmd, r.stdout)
         r = dray("version")
-        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.1\)")
+        self.assertRegex(r.stdout, r"^dray \d+\.\d+\.\d+ \(plugin ABI 1\.2\)")
 
 
 if __name__ == "__main__":

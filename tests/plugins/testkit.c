@@ -44,6 +44,8 @@ static const struct dray_param params[] = {
                     "Destination: the 'other system': one line per effect (idempotency key)"),
     DRAY_PARAM_RANGE("in_doubt_first", DRAY_PARAM_INT, 0, "0", 0, 1000,
                      "Destination: the first N calls take effect, then answer RETRY in doubt"),
+    DRAY_PARAM_RANGE("batch", DRAY_PARAM_INT, 0, "1", 1, 4096,
+                     "Source: messages per emit_batch call (1 = emit)"),
     DRAY_PARAM_INIT("oracle_dir", DRAY_PARAM_PATH, 0, NULL,
                     "Reliability oracle: the source records acknowledged emits (acked.log) "
                     "and resumes after them; the destination checks payloads and records "
@@ -53,7 +55,7 @@ static const struct dray_param params[] = {
 struct testkit {
   const struct dray_host *host;
   dray_instance *inst;
-  int64_t count, partitions, delay_ms, retry_first, retry_after_ms;
+  int64_t count, partitions, delay_ms, retry_first, retry_after_ms, batch;
   const char *type, *stats_file, *log_file, *reject_type, *token;
   const char *idem_prefix, *effects_file, *oracle_dir;
   int acked_fd, delivered_fd;
@@ -130,6 +132,7 @@ static int tk_create(const struct dray_host *host, dray_instance *inst,
   tk->inst = inst;
   tk->count = host->get_int(inst, "count", 0);
   tk->partitions = host->get_int(inst, "partitions", 1);
+  tk->batch = host->get_int(inst, "batch", 1);
   tk->delay_ms = host->get_int(inst, "delay_ms", 0);
   tk->retry_first = host->get_int(inst, "retry_first", 0);
   tk->retry_after_ms = host->get_int(inst, "retry_after_ms", -1);
@@ -162,50 +165,76 @@ static void sleep_ms(int64_t ms) {
   nanosleep(&ts, NULL);
 }
 
+static dray_msg *make_message(struct testkit *tk, int64_t i) {
+  const struct dray_host *h = tk->host;
+  char body[128], key[32], seq[32];
+  int n;
+  if (tk->oracle_dir) {
+    char pad[33];
+    oracle_pad(i, pad);
+    n = snprintf(body, sizeof body, "{\"n\":%lld,\"pad\":\"%s\"}", (long long)i, pad);
+  } else {
+    n = snprintf(body, sizeof body, "{\"n\":%lld}", (long long)i);
+  }
+  snprintf(key, sizeof key, "p%lld", (long long)(i % tk->partitions));
+  snprintf(seq, sizeof seq, "%020lld", (long long)i);
+  dray_msg *m = h->msg_new(tk->inst, tk->type, body, (size_t)n);
+  if (!m) return NULL;
+  h->msg_set_header(m, "partitionkey", key);
+  h->msg_set_header(m, "sequence", seq);
+  if (tk->oracle_dir) {
+    char id[48];
+    snprintf(id, sizeof id, "oracle-%lld", (long long)i);
+    h->msg_set_header(m, "id", id);
+    h->msg_set_header(m, "idempotencykey", id);
+  }
+  if (tk->idem_prefix) {
+    char idem[160];
+    snprintf(idem, sizeof idem, "%s%lld", tk->idem_prefix, (long long)i);
+    h->msg_set_header(m, "idempotencykey", idem);
+  }
+  return m;
+}
+
+/* Emits messages [first, count) in batches of tk->batch, retrying what
+ * meets backpressure, recording acknowledged ones for the oracle. */
 static void *source_main(void *arg) {
   struct testkit *tk = arg;
   const struct dray_host *h = tk->host;
-  for (int64_t i = tk->first; i < tk->count && !h->stop_requested(tk->inst); i++) {
-    char body[128], key[32], seq[32];
-    int n;
-    if (tk->oracle_dir) {
-      char pad[33];
-      oracle_pad(i, pad);
-      n = snprintf(body, sizeof body, "{\"n\":%lld,\"pad\":\"%s\"}", (long long)i, pad);
-    } else {
-      n = snprintf(body, sizeof body, "{\"n\":%lld}", (long long)i);
+  dray_msg *msgs[4096];
+  int64_t next = tk->first;
+  while (next < tk->count && !h->stop_requested(tk->inst)) {
+    size_t n = 0;
+    while (n < (size_t)tk->batch && next + (int64_t)n < tk->count) {
+      msgs[n] = make_message(tk, next + (int64_t)n);
+      if (!msgs[n]) break;
+      n++;
     }
-    snprintf(key, sizeof key, "p%lld", (long long)(i % tk->partitions));
-    snprintf(seq, sizeof seq, "%020lld", (long long)i);
-    dray_msg *m = h->msg_new(tk->inst, tk->type, body, (size_t)n);
-    h->msg_set_header(m, "partitionkey", key);
-    h->msg_set_header(m, "sequence", seq);
-    if (tk->oracle_dir) {
-      char id[48];
-      snprintf(id, sizeof id, "oracle-%lld", (long long)i);
-      h->msg_set_header(m, "id", id);
-      h->msg_set_header(m, "idempotencykey", id);
-    }
-    if (tk->idem_prefix) {
-      char idem[160];
-      snprintf(idem, sizeof idem, "%s%lld", tk->idem_prefix, (long long)i);
-      h->msg_set_header(m, "idempotencykey", idem);
-    }
-    for (;;) {
-      dray_status st = h->emit(tk->inst, &m);
-      if (st == DRAY_OK) {
-        atomic_fetch_add(&tk->emitted, 1);
-        if (tk->oracle_dir) oracle_line(tk->acked_fd, "%lld%s\n", (long long)i, "");
-        break;
+    size_t done = 0;
+    while (done < n) {
+      size_t accepted = 0;
+      dray_status st;
+      if (tk->batch > 1) {
+        st = h->emit_batch(tk->inst, msgs + done, n - done, &accepted);
+      } else {
+        st = h->emit(tk->inst, &msgs[done]);
+        accepted = st == DRAY_OK;
       }
+      for (size_t k = 0; k < accepted; k++) {
+        atomic_fetch_add(&tk->emitted, 1);
+        if (tk->oracle_dir)
+          oracle_line(tk->acked_fd, "%lld%s\n", (long long)(next + (int64_t)(done + k)), "");
+      }
+      done += accepted;
+      if (done == n) break;
       if (st != DRAY_RETRY || h->stop_requested(tk->inst)) {
-        h->msg_free(&m);
-        i = tk->count;
-        break;
+        for (size_t k = done; k < n; k++) h->msg_free(&msgs[k]);
+        return NULL;
       }
       atomic_fetch_add(&tk->backpressure, 1);
       sleep_ms(1);
     }
+    next += (int64_t)n;
   }
   return NULL;
 }

@@ -24,13 +24,16 @@ SITE = """
 site: crash
 data_dir: data
 shutdown_timeout_ms: 2000
+journal: { segment_bytes: 64K }
 instances:
-  gen: { plugin: testkit, config: { count: COUNT, partitions: 4, oracle_dir: oracle } }
+  gen: { plugin: testkit, config: { count: COUNT, partitions: 4, batch: 64, oracle_dir: oracle } }
   erp: { plugin: testkit, effects: financial, workers: 2,
          retry: { base_ms: 5, cap_ms: 50 },
          config: { oracle_dir: oracle, effects_file: oracle/effects.log } }
+  # refuses everything: a steady stream of dead letters
+  audit: { plugin: testkit, config: { reject_type: dray.test.item.v1 } }
 routes:
-  - { from: gen, to: erp }
+  - { from: gen, to: [erp, audit] }
 """
 
 
@@ -84,24 +87,56 @@ class Crash(unittest.TestCase):
                                              open(os.path.join(core, f)).read())})
         self.assertGreater(len(points), 8)
         crashed = []
+        count = 0
         for point in points:
             for nth in (1, 3):
+                count += 100  # every run has fresh work to crash in
+                self.site.write(SITE.replace("COUNT", str(count)))
                 env = dict(self.site.env, DRAY_FAULT=f"{point}:{nth}")
-                p = subprocess.Popen(WRAPPER + [DRAY, "run", "-c", self.site.path], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                try:
-                    code = p.wait(timeout=2 * SLOW)
-                except subprocess.TimeoutExpired:  # this point was not reached in 2 s
-                    p.send_signal(signal.SIGTERM)
-                    code = p.wait(timeout=30 * SLOW)
-                err = p.stderr.read()
+                with open(self.site.p("fault.log"), "w") as log:
+                    p = subprocess.Popen(WRAPPER + [DRAY, "run", "-c", self.site.path], env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+                    try:
+                        code = p.wait(timeout=2 * SLOW)
+                    except subprocess.TimeoutExpired:  # this point was not reached in 2 s
+                        p.send_signal(signal.SIGTERM)
+                        code = p.wait(timeout=30 * SLOW)
+                with open(self.site.p("fault.log")) as log:
+                    err = log.read()
                 if code == 137:
                     crashed.append(f"{point}:{nth}")
                 elif code != 0:
                     self.fail(f"{point}:{nth}: exit {code}\n{err[-2000:]}")
         print(f"\ncrashed at {len(crashed)} points: {crashed}", file=sys.stderr)
         self.assertGreater(len(crashed), 8)
-        self.check(int(os.environ.get("DRAY_CRASH_COUNT", "6000")))
+        self.check(count)
+
+
+    def test_fsync_failure_stops_acknowledging_exits_non_zero_and_recovers(self):
+        if "fault points" not in dray("version").stdout:
+            self.skipTest("dray was built without -Dfault_points=true (the ASan build has them)")
+        self.site.env["DRAY_FAULT_IO"] = "fdatasync_eio:40"
+        self.site.write(SITE.replace("COUNT", "2000"))
+        p = subprocess.run(WRAPPER + [DRAY, "run", "-c", self.site.path], env=self.site.env,
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        self.assertEqual(p.returncode, 3, p.stderr[-2000:])
+        self.assertIn("journal write failed (Input/output error): no more messages are acknowledged",
+                      p.stderr)
+        acked_at_failure = verdict(self.site.p("oracle"))["acked"]
+        self.assertLess(acked_at_failure, 2000)
+        del self.site.env["DRAY_FAULT_IO"]
+        self.check(2000)  # restart: recovers, nothing acknowledged is lost
+
+    def test_full_journal_is_backpressure_then_work_resumes(self):
+        self.site.write(SITE.replace("COUNT", "4000").replace(
+            "journal: { segment_bytes: 64K }", "journal: { segment_bytes: 64K, max_disk_bytes: 1M }")
+            .replace("workers: 2,", "workers: 1, queue_capacity: 100000,"))
+        self.site.start()
+        wait_for(lambda: verdict(self.site.p("oracle"))["acked"] == 4000, timeout=120,
+                 what="all 4000 accepted")
+        self.assertEqual(self.site.stop(), 0)
+        self.assertRegex(self.site.text(), r"gen\.backpressure_journal_full [1-9]")
+        self.check(4000)
 
 
 if __name__ == "__main__":

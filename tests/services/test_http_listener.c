@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -132,7 +135,10 @@ static void perform(const struct request *rq, struct reply *r) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->len);
   }
-  if (rq->method != NULL) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+  if (rq->method != NULL && strcmp(rq->method, "HEAD") == 0)
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  else if (rq->method != NULL)
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
   if (rq->header != NULL) hdrs = curl_slist_append(hdrs, rq->header);
   /* No 100-continue round trip: send bodies straight away. */
   hdrs = curl_slist_append(hdrs, "Expect:");
@@ -218,6 +224,11 @@ static dray_status echo_handler(void *state, dray_http_exchange *ex) {
     dray__http_ex_add_header(ex, "X-Query", dray__http_ex_query(ex));
   else if (dray__http_ex_add_header(ex, "X-Query", "") != -1)
     return DRAY_FATAL; /* empty values are refused */
+  /* Header injection and framing headers are refused. */
+  if (dray__http_ex_add_header(ex, "X-Evil", "a\r\nSet-Cookie: x=1") != -1 ||
+      dray__http_ex_add_header(ex, "Bad Name", "v") != -1 ||
+      dray__http_ex_add_header(ex, "content-length", "1") != -1)
+    return DRAY_FATAL;
   dray__http_ex_add_header(ex, "X-Remote", dray__http_ex_remote_addr(ex));
   if (probe != NULL) dray__http_ex_add_header(ex, "X-Probe-Seen", probe);
   atomic_fetch_sub(&p->running, 1);
@@ -355,8 +366,16 @@ static void test_unknown_path_is_404_and_wrong_method_is_405(void **state) {
   assert_string_equal(reply_header(&r, "X-Method", v, sizeof v), "POST");
   reply_free(&r);
 
+  /* HEAD is served by a GET route. */
+  add_route(h, "GET", "/sap/status", echo_handler, NULL, &p);
+  request(port, "HEAD", "/sap/status", NULL, 0, NULL, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(reply_header(&r, "X-Method", v, sizeof v), "HEAD");
+  assert_int_equal(r.len, 0);
+  reply_free(&r);
+
   dray__http_destroy(&h);
-  assert_int_equal(atomic_load(&p.calls), 1);
+  assert_int_equal(atomic_load(&p.calls), 2);
   plugin_fini(&p);
 }
 
@@ -496,10 +515,15 @@ static void test_body_over_limit_is_413_and_handler_not_called(void **state) {
   /* Without Content-Length the limit is enforced while reading. */
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%u/in", port);
-  struct request rq = {"POST", url, big, sizeof big, 1, NULL, NULL};
+  struct request rq = {"POST", url, big, 1500, 1, NULL, NULL};
   perform(&rq, &r);
   assert_int_equal(r.rc, CURLE_OK);
   assert_int_equal(r.status, 413);
+  reply_free(&r);
+  /* ... and one that goes on far past it is cut off, not drained. */
+  rq.len = sizeof big;
+  perform(&rq, &r);
+  assert_int_not_equal(r.rc, CURLE_OK);
   reply_free(&r);
 
   dray__http_destroy(&h);
@@ -566,7 +590,7 @@ static void *inflight_client_run(void *arg) {
   char url[256];
   snprintf(url, sizeof url, "http://127.0.0.1:%u/block", c->port);
   struct request rq = {"GET", url, NULL, 0, 0, NULL, NULL};
-  perform(&rq, &c->r); /* answered or cut off: both are fine here */
+  perform(&rq, &c->r);
   return NULL;
 }
 
@@ -590,7 +614,88 @@ static void test_destroy_waits_for_in_flight_handler(void **state) {
   assert_null(h);
 
   pthread_join(t, NULL);
+  /* The answer built before destroy still went out. */
+  assert_int_equal(c.r.rc, CURLE_OK);
+  assert_int_equal(c.r.status, 200);
+  assert_string_equal(c.r.body, "late");
   reply_free(&c.r);
+  plugin_fini(&p);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_blocked_handler_does_not_stall_other_clients(void **state) {
+  struct plugin slow, fast;
+  plugin_init(&slow, "block");
+  plugin_init(&fast, "fast");
+  slow.sleep_ms = 3000;
+  dray__http *h = listener_start(0, 2);
+  add_route(h, NULL, "/block", blocking_handler, NULL, &slow);
+  add_route(h, NULL, "/fast", echo_handler, NULL, &fast);
+  struct inflight_client c = {dray__http_port(h), {0}};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, inflight_client_run, &c), 0);
+  pthread_mutex_lock(&slow.lock);
+  while (!slow.entered) pthread_cond_wait(&slow.cond, &slow.lock);
+  pthread_mutex_unlock(&slow.lock);
+
+  int64_t start = now_ms();
+  struct reply r;
+  for (int i = 0; i < 5; i++) {
+    request(dray__http_port(h), "POST", "/fast", "ping", 4, NULL, &r);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+  }
+  /* All answered while the other handler was still blocked. */
+  assert_int_equal(atomic_load(&slow.finished), 0);
+  assert_true(now_ms() - start < slow.sleep_ms);
+
+  pthread_join(t, NULL);
+  assert_int_equal(c.r.status, 200);
+  reply_free(&c.r);
+  dray__http_destroy(&h);
+  plugin_fini(&slow);
+  plugin_fini(&fast);
+}
+
+/* Some clients (scripts, netcat, proxies) shut their write side right
+ * after the request: they must still get the answer. */
+static void test_client_that_half_closes_still_gets_the_answer(void **state) {
+  struct plugin p;
+  plugin_init(&p, "nc");
+  dray__http *h = listener_start(0, 2);
+  add_route(h, "POST", "/in", echo_handler, NULL, &p);
+  for (int round = 0; round < 20; round++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(dray__http_port(h));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char req[] =
+        "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    assert_int_equal(send(fd, req, sizeof req - 1, MSG_NOSIGNAL),
+                     (ssize_t)(sizeof req - 1));
+    shutdown(fd, SHUT_WR);
+    char answer[2048];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof answer - 1 &&
+           (n = recv(fd, answer + got, sizeof answer - 1 - got, 0)) > 0)
+      got += (size_t)n;
+    answer[got] = '\0';
+    close(fd);
+    if (strncmp(answer, "HTTP/1.1 200", 12) != 0)
+      fail_msg("round %d: answer \"%.40s\"", round, answer);
+    assert_non_null(strstr(answer, "\r\n\r\nhello"));
+  }
+  dray__http_destroy(&h);
   plugin_fini(&p);
 }
 
@@ -756,6 +861,8 @@ int main(void) {
       cmocka_unit_test(test_body_over_limit_is_413_and_handler_not_called),
       cmocka_unit_test(test_parallel_clients_are_all_answered),
       cmocka_unit_test(test_destroy_waits_for_in_flight_handler),
+      cmocka_unit_test(test_blocked_handler_does_not_stall_other_clients),
+      cmocka_unit_test(test_client_that_half_closes_still_gets_the_answer),
       cmocka_unit_test(test_prefix_of_another_owner_is_refused),
       cmocka_unit_test(test_bad_listen_options_are_named_in_errors),
       cmocka_unit_test(test_port_in_use_is_reported_with_the_address),

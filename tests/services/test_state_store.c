@@ -332,6 +332,18 @@ static void test_open_in_missing_directory_fails_clearly(void **state) {
   assert_non_null(strstr(err, path));
 }
 
+static void test_in_memory_store_works_without_a_file(void **state) {
+  char err[512] = "";
+  dray__state *s = dray__state_open(":memory:", err, sizeof err);
+  if (s == NULL) fail_msg("open :memory:: %s", err);
+  int64_t n = 0;
+  assert_int_equal(dray__state_next(s, "convert", "isa13", 1, &n), 0);
+  assert_int_equal(dray__state_next(s, "convert", "isa13", 1, &n), 0);
+  assert_int_equal(n, 2);
+  assert_value(s, "convert", "isa13", "2");
+  dray__state_close(&s);
+}
+
 /* A child increments a counter and writes a key per increment, reporting
  * each acknowledged value on a pipe; it is SIGKILLed mid-loop. The store
  * must open afterwards and hold everything the child was told is durable. */
@@ -418,6 +430,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(
           test_open_in_missing_directory_fails_clearly, setup, teardown),
+      cmocka_unit_test(test_in_memory_store_works_without_a_file),
       cmocka_unit_test_setup_teardown(
           test_killed_writer_keeps_every_acknowledged_value, setup, teardown),
   };

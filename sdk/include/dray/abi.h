@@ -18,6 +18,7 @@
  *   1.0  first version
  *   1.1  host: set_effect_reference, set_in_doubt; plugin: lookup
  *        (the idempotency ledger of financial destinations)
+ *   1.2  host: emit_batch (one group commit for many messages)
  */
 #ifndef DRAY_ABI_H
 #define DRAY_ABI_H
@@ -30,7 +31,7 @@ extern "C" {
 #endif
 
 #define DRAY_ABI_MAJOR 1
-#define DRAY_ABI_MINOR 1
+#define DRAY_ABI_MINOR 2
 
 /* Name of the one symbol every plugin exports (see dray/plugin.h). */
 #define DRAY_PLUGIN_ENTRY_SYMBOL "dray_plugin_entry"

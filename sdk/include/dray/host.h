@@ -216,6 +216,16 @@ struct dray_host {
    * blind: it reconciles with the plugin's lookup() first, or parks it
    * for an operator. */
   void (*set_in_doubt)(dray_instance *inst);
+
+  /* --- since ABI 1.2 ---------------------------------------------------- */
+  /* emit() for several messages at once: the runtime makes them durable
+   * with one group commit, so a single-threaded source is not held to one
+   * fdatasync per message. Messages are accepted in order up to the first
+   * one that is refused: *accepted leading slots are then the host's (set
+   * to NULL) and the status is the one emit() would give for
+   * msgs[*accepted]; DRAY_OK means all were accepted. */
+  dray_status (*emit_batch)(dray_instance *inst, dray_msg **msgs, size_t count,
+                            size_t *accepted);
 };
 
 /* True if the host table has `field` (it was built with a minor version
