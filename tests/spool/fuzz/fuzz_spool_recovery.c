@@ -35,6 +35,11 @@ static void clear_dir(void) {
   closedir(d);
 }
 
+static void remove_dir(void) {
+  clear_dir();
+  rmdir(dir);
+}
+
 static void write_file(const char *name, const uint8_t *b, size_t n) {
   char p[512];
   snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -93,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (!mkdtemp(dir))
       abort();
+    atexit(remove_dir);
   }
   clear_dir();
   if (size < 1)
