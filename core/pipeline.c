@@ -50,17 +50,19 @@ struct dray__pipeline {
 
 void dray__delivery_done(struct dray__delivery *d) {
   if (atomic_fetch_sub(&d->remaining, 1) != 1) return;
-  if (d->finished) d->finished(d, d->ctx);
+  if (d->finished && !atomic_load(&d->abandoned)) d->finished(d, d->ctx);
   dray__msg_free(&d->msg);
   free(d);
 }
 
 /* A destination that stopped before finishing: the delivery is freed with
  * the others, but its journal record must stay (replayed next start). */
-static void delivery_leave(struct dray__delivery *d) {
-  d->finished = NULL;
+void dray__delivery_done_abandoned(struct dray__delivery *d) {
+  atomic_store(&d->abandoned, 1);
   dray__delivery_done(d);
 }
+
+static void delivery_leave(struct dray__delivery *d) { dray__delivery_done_abandoned(d); }
 
 /* --- lanes ------------------------------------------------------------------ */
 
@@ -272,7 +274,7 @@ static enum verdict handle_result(struct dray__pipeline *pl, const dray_msg *msg
   }
   switch (st) {
     case DRAY_OK:
-      dray__metric_add(dest->name, "delivered", 1);
+      dray__metric_inc(dest->m_delivered, 1);
       return FINISHED;
     case DRAY_REJECT:
       dray__metric_add(dest->name, "rejected", 1);

@@ -35,12 +35,16 @@ struct dray__delivery {
   uint64_t seq;
   int replayed; /* from the journal after a restart: retry state may exist */
   atomic_int remaining;
+  atomic_int abandoned; /* a destination never finished: keep the record */
   void (*finished)(struct dray__delivery *d, void *ctx);
   void *ctx;
 };
 
 /* Called by a worker for each destination that is done with d. */
 void dray__delivery_done(struct dray__delivery *d);
+/* For a destination that will never get d (shutdown during a replay): the
+ * journal record is kept for the next start. */
+void dray__delivery_done_abandoned(struct dray__delivery *d);
 
 /* What the pipeline needs from the runtime. */
 struct dray__pipeline_hooks {

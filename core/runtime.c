@@ -58,6 +58,9 @@ struct dray__runtime {
   pthread_mutex_t dlq_lock;
   int lock_fd;          /* flock on DATA_DIR/dray.lock: one runtime per data_dir */
   atomic_int journal_failed; /* an fsync failed: stop acking, exit non-zero */
+  atomic_int replaying;      /* the journal is being fed to the lanes */
+  pthread_t replay_thread;
+  int replay_thread_running;
   atomic_int stopping;
 };
 
@@ -176,7 +179,8 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
   }
   /* The same CloudEvent again (source + id) within the window: accepted
    * once. */
-  if (dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
+  if (!msg->minted_id &&
+      dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
                             dray__msg_header(msg, "id"), mono_now_ms())) {
     dray__metric_add(from->name, "duplicates", 1);
     dray__log(DRAY_LOG_DEBUG, from->name, "duplicate event %s from %s accepted once",
@@ -232,7 +236,10 @@ static dray_status journal_append(struct dray__runtime *rt, struct dray_instance
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (!ps[i].count || !ps[i].durable) continue;
     dray__buf_init(&bufs[m]);
-    if (dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0) rc = -ENOMEM;
+    /* one allocation: the record is about the body plus the attributes */
+    if (dray__buf_reserve(&bufs[m], ps[i].msg->body_len + 512) != 0 ||
+        dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0)
+      rc = -ENOMEM;
     recs[m] = (struct dray__spool_rec){bufs[m].data, (uint32_t)bufs[m].len};
     which[m++] = i;
   }
@@ -284,10 +291,11 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
     atomic_init(&d->remaining, (int)p->count);
     for (size_t k = 0; k < p->count; k++)
       dray__pipeline_push(rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
-    dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
-                     dray__msg_header(p->msg, "id"), mono_now_ms());
+    if (!p->msg->minted_id)
+      dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
+                       dray__msg_header(p->msg, "id"), mono_now_ms());
   }
-  dray__metric_add(from->name, "emitted", 1);
+  dray__metric_inc(from->m_emitted, 1);
 }
 
 dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
@@ -297,6 +305,11 @@ dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_ins
   size_t n = 0;
   *accepted = 0;
   if (!ps) return DRAY_RETRY;
+  if (atomic_load(&rt->replaying)) {
+    free(ps);
+    dray__host_table()->set_error(from, "replaying the journal after a restart: backpressure");
+    return DRAY_RETRY;
+  }
   pthread_rwlock_rdlock(&rt->route_lock);
   /* Everything up to the first refusal goes in, in order. */
   while (n < count && (st = prepare(rt, from, msgs[n], &ps[n])) == DRAY_OK) n++;
@@ -422,7 +435,19 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
   for (size_t k = 0; k < count; k++) {
     struct dray__pipeline *pl = rt->instances[dests[k]]->pipeline;
     unsigned lane = dray__pipeline_lane_for(pl, rec->msg);
-    dray__pipeline_reserve_force(pl, lane);
+    /* Replays respect the lanes' capacity: a large journal is fed in,
+     * not loaded whole into memory. */
+    while (replayed && dray__pipeline_reserve(pl, lane) != 0) {
+      if (atomic_load(&rt->stopping)) {
+        /* stays in the journal; the destinations not reached yet never
+         * got it, the others finish their copy */
+        for (size_t j = k; j < count; j++) dray__delivery_done_abandoned(d);
+        return 0;
+      }
+      struct timespec ts = {0, 2000000};
+      nanosleep(&ts, NULL);
+    }
+    if (!replayed) dray__pipeline_reserve_force(pl, lane);
     dray__pipeline_push(pl, lane, d);
   }
   return 0;
@@ -437,6 +462,7 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   struct replay_ctx *r = ctx;
   struct dray__journal_record rec;
   char why[256];
+  if (atomic_load(&r->rt->stopping)) return 1;
   if (dray__journal_decode(data, len, &rec, why, sizeof why) != 0) {
     /* CRC-valid but not ours: never silently skipped */
     dray__error("journal record %llu cannot be read (%s); left in the journal",
@@ -449,17 +475,36 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   return 0;
 }
 
-static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+/* Feeds what the journal holds from before the start (not released before
+ * the last stop or crash) to the lanes, as fast as they take it. Sources
+ * see backpressure until it is done, so every partition stays in order
+ * across the restart. */
+static void *replay_main(void *arg) {
+  struct dray__runtime *rt = arg;
   struct replay_ctx r = {.rt = rt};
   struct dray__spool_stats st;
   dray__spool_stats(rt->journal, &st);
-  if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0) {
-    snprintf(err, err_size, "cannot replay the journal");
-    return -1;
+  uint64_t end = st.next_seq;
+  if (st.records) {
+    dray__info("journal: %llu records from before the start to deliver", (unsigned long long)st.records);
+    if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0)
+      dray__error("journal replay stopped early");
   }
+  (void)end;
   if (r.count || r.bad)
     dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
                r.count, r.bad ? " (some records unreadable: see above)" : "");
+  atomic_store(&rt->replaying, 0);
+  return NULL;
+}
+
+static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+  atomic_store(&rt->replaying, 1);
+  if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
+    snprintf(err, err_size, "cannot start the journal replay");
+    return -1;
+  }
+  rt->replay_thread_running = 1;
   return 0;
 }
 
@@ -529,8 +574,14 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     snprintf(err, err_size, "out of memory building routes");
     return -1;
   }
-  /* Destinations first, so nothing emitted finds a lane without a worker;
-   * then every instance's start; then the listener; then the pollers. */
+  /* Every instance starts before any worker calls process(), so no
+   * destination sees a message before its start(); messages emitted from
+   * a start() wait in the lanes. Sources see backpressure until the
+   * journal's leftovers are fed in (replaying is set first); then the
+   * listener and the pollers. */
+  atomic_store(&rt->replaying, 1);
+  for (size_t i = 0; i < rt->instance_count; i++)
+    if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
     if (rt->instances[i]->pipeline &&
         dray__pipeline_start(rt->instances[i]->pipeline) != 0) {
@@ -538,8 +589,6 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
       return -1;
     }
   if (replay_journal(rt, err, err_size) != 0) return -1;
-  for (size_t i = 0; i < rt->instance_count; i++)
-    if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   if (rt->http && dray__http_start(rt->http, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++) {
     struct dray_instance *inst = rt->instances[i];
@@ -576,6 +625,8 @@ static size_t runtime_close(struct dray__runtime *rt) {
     if (inst->poll_thread_running) pthread_join(inst->poll_thread, NULL);
     inst->poll_thread_running = 0;
   }
+  if (rt->replay_thread_running) pthread_join(rt->replay_thread, NULL);
+  rt->replay_thread_running = 0;
   if (rt->http) dray__http_destroy(&rt->http);
   /* Pure sources stop now; instances that also receive stop after the
    * drain, since process() is valid only before stop(). */

@@ -834,6 +834,9 @@ static int unlink_released(dray__spool *s) {
   int rc = 0;
   for (;;) {
     pthread_mutex_lock(&s->mu);
+    /* Only sealed segments qualify: a segment rotation has just left behind may still receive
+     * the records of the group in flight, and only looks fully released until they are
+     * published (seal_left_behind). */
     struct segment **pp = &s->segs, *g = NULL;
     for (; *pp; pp = &(*pp)->next)
       if ((*pp)->sealed && (*pp)->released_count == (*pp)->count) {

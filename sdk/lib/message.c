@@ -47,10 +47,7 @@ void dray__msg_free(dray_msg **msg_p) {
   *msg_p = NULL;
   if (atomic_fetch_sub_explicit(&msg->refs, 1, memory_order_acq_rel) != 1)
     return;
-  for (size_t i = 0; i < msg->attr_count; i++) {
-    free(msg->attrs[i].name);
-    free(msg->attrs[i].value);
-  }
+  for (size_t i = 0; i < msg->attr_count; i++) free(msg->attrs[i].name);
   free(msg->attrs);
   free(msg->body);
   free(msg);
@@ -63,36 +60,45 @@ const char *dray__msg_header(const dray_msg *msg, const char *name) {
   return NULL;
 }
 
+/* name and value in one block: one allocation per attribute. */
+static int attr_block(const char *name, const char *value, char **n, char **v) {
+  size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
+  char *b = malloc(nl + vl);
+  if (!b) return -1;
+  memcpy(b, name, nl);
+  memcpy(b + nl, value, vl);
+  *n = b;
+  *v = b + nl;
+  return 0;
+}
+
 /* Sets without the name rules: used for specversion by the library. */
 static int set_attr(dray_msg *msg, const char *name, const char *value) {
+  if (strcmp(name, "id") == 0) msg->minted_id = 0;
   for (size_t i = 0; i < msg->attr_count; i++) {
     if (strcmp(msg->attrs[i].name, name) != 0) continue;
     if (!value) {
       free(msg->attrs[i].name);
-      free(msg->attrs[i].value);
       msg->attrs[i] = msg->attrs[--msg->attr_count];
       return 0;
     }
-    char *copy = strdup(value);
-    if (!copy) return -1;
-    free(msg->attrs[i].value);
-    msg->attrs[i].value = copy;
+    char *n, *v;
+    if (attr_block(name, value, &n, &v) != 0) return -1;
+    free(msg->attrs[i].name);
+    msg->attrs[i].name = n;
+    msg->attrs[i].value = v;
     return 0;
   }
   if (!value) return 0;
   if (msg->attr_count == msg->attr_cap) {
-    size_t cap = msg->attr_cap ? msg->attr_cap * 2 : 8;
+    size_t cap = msg->attr_cap ? msg->attr_cap * 2 : 12;
     struct dray__attr *attrs = realloc(msg->attrs, cap * sizeof *attrs);
     if (!attrs) return -1;
     msg->attrs = attrs;
     msg->attr_cap = cap;
   }
-  char *n = strdup(name), *v = strdup(value);
-  if (!n || !v) {
-    free(n);
-    free(v);
-    return -1;
-  }
+  char *n, *v;
+  if (attr_block(name, value, &n, &v) != 0) return -1;
   msg->attrs[msg->attr_count].name = n;
   msg->attrs[msg->attr_count].value = v;
   msg->attr_count++;
@@ -145,6 +151,7 @@ dray_msg *dray__msg_new(const char *source, const char *type,
     dray__msg_free(&msg);
     return NULL;
   }
+  msg->minted_id = 1;
   return msg;
 }
 
