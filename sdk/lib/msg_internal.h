@@ -27,7 +27,14 @@ struct dray_msg {
   atomic_int refs; /* fan-out shares one message between destinations */
   int minted_id;   /* the id was made by dray__msg_new in this process: it
                     * cannot be a duplicate, ingress de-duplication skips it */
+  /* dray__msg_new allocates the message, an attribute array of
+   * DRAY__MSG_INLINE_ATTRS and its first attributes in one block: those
+   * are not freed one by one (see message.c). */
+  int attrs_inline;
+  const char *arena_lo, *arena_hi;
 };
+
+#define DRAY__MSG_INLINE_ATTRS 12
 
 struct dray_buf {
   char *data; /* always NUL-terminated when len > 0 */
