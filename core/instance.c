@@ -11,6 +11,7 @@
 #include "fsutil.h"
 #include "http_listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 
 struct dray_instance *dray__instance_new(const char *site, const char *name,
@@ -32,6 +33,8 @@ struct dray_instance *dray__instance_new(const char *site, const char *name,
   }
   inst->desc = desc;
   inst->config = config;
+  inst->m_emitted = dray__metric_cell(inst->name, "emitted");
+  inst->m_delivered = dray__metric_cell(inst->name, "delivered");
   inst->poll_interval_ms = 200;
   pthread_mutex_init(&inst->call_lock, NULL);
   pthread_mutex_init(&inst->process_lock, NULL);

@@ -41,6 +41,9 @@ struct dray_instance {
   atomic_int stop_requested;
   atomic_int failed; /* a callback returned FATAL */
   int financial;     /* effects: financial -> the idempotency ledger */
+  /* counters bumped for every message, looked up once */
+  struct dray__metric_cell *m_emitted;
+  struct dray__metric_cell *m_delivered;
   pthread_mutex_t call_lock;    /* create/start/stop/poll/decode/encode */
   pthread_mutex_t process_lock; /* process(), unless CONCURRENT */
   pthread_t poll_thread;

@@ -4,6 +4,7 @@
 #include "metrics.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@ enum kind { COUNTER, GAUGE, HISTOGRAM };
 struct metric {
   char name[128];
   enum kind kind;
-  uint64_t count;
+  _Atomic uint64_t count;
   double value, sum, min, max;
   struct metric *next;
 };
@@ -58,6 +59,17 @@ void dray__metric_observe(const char *scope, const char *name, double value) {
     m->sum += value;
   }
   pthread_mutex_unlock(&lock);
+}
+
+struct dray__metric_cell *dray__metric_cell(const char *scope, const char *name) {
+  pthread_mutex_lock(&lock);
+  struct metric *m = find(scope, name, COUNTER);
+  pthread_mutex_unlock(&lock);
+  return (struct dray__metric_cell *)m;
+}
+
+void dray__metric_inc(struct dray__metric_cell *cell, uint64_t delta) {
+  if (cell) atomic_fetch_add_explicit(&((struct metric *)cell)->count, delta, memory_order_relaxed);
 }
 
 uint64_t dray__metric_counter(const char *scope, const char *name) {

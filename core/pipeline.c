@@ -274,7 +274,7 @@ static enum verdict handle_result(struct dray__pipeline *pl, const dray_msg *msg
   }
   switch (st) {
     case DRAY_OK:
-      dray__metric_add(dest->name, "delivered", 1);
+      dray__metric_inc(dest->m_delivered, 1);
       return FINISHED;
     case DRAY_REJECT:
       dray__metric_add(dest->name, "rejected", 1);
@@ -469,11 +469,13 @@ static void *worker_main(void *arg) {
       if (atomic_load(&pl->quit)) break;
       continue;
     }
+    /* drain what is queued before polling again: one wake-up serves many */
     struct dray__delivery *d = NULL;
-    if (zmq_recv(l->pull, &d, sizeof d, ZMQ_DONTWAIT) != sizeof d) continue;
-    if (atomic_load(&pl->quit)) leave_at_shutdown(pl, d, "shutdown before delivery");
-    else deliver(pl, d);
-    atomic_fetch_sub(&l->inflight, 1);
+    while (zmq_recv(l->pull, &d, sizeof d, ZMQ_DONTWAIT) == sizeof d) {
+      if (atomic_load(&pl->quit)) leave_at_shutdown(pl, d, "shutdown before delivery");
+      else deliver(pl, d);
+      atomic_fetch_sub(&l->inflight, 1);
+    }
   }
   return NULL;
 }

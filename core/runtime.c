@@ -179,7 +179,8 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
   }
   /* The same CloudEvent again (source + id) within the window: accepted
    * once. */
-  if (dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
+  if (!msg->minted_id &&
+      dray__dedupe_contains(rt->dedupe, dray__msg_header(msg, "source"),
                             dray__msg_header(msg, "id"), mono_now_ms())) {
     dray__metric_add(from->name, "duplicates", 1);
     dray__log(DRAY_LOG_DEBUG, from->name, "duplicate event %s from %s accepted once",
@@ -235,7 +236,10 @@ static dray_status journal_append(struct dray__runtime *rt, struct dray_instance
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (!ps[i].count || !ps[i].durable) continue;
     dray__buf_init(&bufs[m]);
-    if (dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0) rc = -ENOMEM;
+    /* one allocation: the record is about the body plus the attributes */
+    if (dray__buf_reserve(&bufs[m], ps[i].msg->body_len + 512) != 0 ||
+        dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0)
+      rc = -ENOMEM;
     recs[m] = (struct dray__spool_rec){bufs[m].data, (uint32_t)bufs[m].len};
     which[m++] = i;
   }
@@ -287,10 +291,11 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
     atomic_init(&d->remaining, (int)p->count);
     for (size_t k = 0; k < p->count; k++)
       dray__pipeline_push(rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
-    dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
-                     dray__msg_header(p->msg, "id"), mono_now_ms());
+    if (!p->msg->minted_id)
+      dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
+                       dray__msg_header(p->msg, "id"), mono_now_ms());
   }
-  dray__metric_add(from->name, "emitted", 1);
+  dray__metric_inc(from->m_emitted, 1);
 }
 
 dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
@@ -569,8 +574,14 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
     snprintf(err, err_size, "out of memory building routes");
     return -1;
   }
-  /* Destinations first, so nothing emitted finds a lane without a worker;
-   * then every instance's start; then the listener; then the pollers. */
+  /* Every instance starts before any worker calls process(), so no
+   * destination sees a message before its start(); messages emitted from
+   * a start() wait in the lanes. Sources see backpressure until the
+   * journal's leftovers are fed in (replaying is set first); then the
+   * listener and the pollers. */
+  atomic_store(&rt->replaying, 1);
+  for (size_t i = 0; i < rt->instance_count; i++)
+    if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
     if (rt->instances[i]->pipeline &&
         dray__pipeline_start(rt->instances[i]->pipeline) != 0) {
@@ -578,8 +589,6 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
       return -1;
     }
   if (replay_journal(rt, err, err_size) != 0) return -1;
-  for (size_t i = 0; i < rt->instance_count; i++)
-    if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   if (rt->http && dray__http_start(rt->http, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++) {
     struct dray_instance *inst = rt->instances[i];

@@ -58,6 +58,8 @@
 #define CK_FILE_SIZE 1024u
 #define WBUF_MAX (1u << 20)          /* group buffer; bigger records are written in place */
 #define CK_INTERVAL_NS 10000000ull   /* lazy checkpoint: at most ~10 ms behind the releases */
+#define MEM_FLUSH_BYTES (256u << 10) /* memory class: write the buffer out at this size ... */
+#define MEM_FLUSH_NS 1000000ull      /* ... or this long after the first buffered record */
 
 struct segment {
   uint64_t first_seq;
@@ -70,6 +72,8 @@ struct segment {
   int fd;
   int refs;            /* the list's reference + readers in scan/get */
   int removed;         /* taken off the list (unlinked or closing) */
+  int sealed;          /* no longer active and every record written to it is published: only
+                          then may "all released" mean it can be unlinked */
   char *path;
   struct segment *next;
 };
@@ -77,6 +81,7 @@ struct segment {
 struct waiter {
   const void *data;
   uint32_t len;
+  int first_of_call;  /* the first (or only) record of one append/append_many call */
   int done;
   int rc;
   uint64_t seq;
@@ -103,6 +108,10 @@ struct dray__spool {
   struct waiter *q_head, *q_tail;
   uint64_t q_count;
   int writing;             /* someone owns the write path (active segment, write_off, wbuf) */
+  int lingering;           /* the leader waits for the rest of its group (linger_cv) */
+  uint64_t q_calls;        /* calls whose first record is queued */
+  uint64_t last_calls;     /* calls that started in the previous group */
+  pthread_cond_t linger_cv;
   struct segment *segs, *active;
   uint64_t next_seq;       /* next seq to assign (write path) */
   uint64_t durable_next;   /* every seq below it is durable */
@@ -116,6 +125,8 @@ struct dray__spool {
   int ck_dirty_since_set;
   struct timespec ck_dirty_since;
   int unlink_wanted, rotate_wanted;
+  int buffered;            /* memory class: acked records wait in wbuf (flushed within ~1 ms) */
+  struct timespec buffered_since;
   int stop;
   int failed;
   uint64_t quarantined, truncated;
@@ -417,13 +428,7 @@ static int segment_create(dray__spool *s) {
   while (*pp)
     pp = &(*pp)->next;
   *pp = g;
-  struct segment *prev = s->active;
   s->active = g;
-  if (prev && prev->released_count == prev->count) {
-    /* Released while it was active: only now, sealed, can it go. */
-    s->unlink_wanted = 1;
-    pthread_cond_signal(&s->maint_cv);
-  }
   pthread_mutex_unlock(&s->mu);
   s->write_off = 0;
   return 0;
@@ -490,7 +495,9 @@ static int write_group(dray__spool *s, struct waiter *batch, uint32_t *n_ok) {
     *n_ok = n;
     return rc;
   }
-  if (rc == 0)
+  /* The memory class acks from the buffer: one pwrite per MEM_FLUSH_BYTES instead of per group;
+   * the background thread writes a partial buffer out within MEM_FLUSH_NS. */
+  if (rc == 0 && (s->durable || s->wbuf_len >= MEM_FLUSH_BYTES))
     rc = flush_wbuf(s);
   if (rc < 0)
     return rc;
@@ -515,6 +522,21 @@ static void fail_locked(dray__spool *s, int rc) {
   }
   s->q_head = s->q_tail = NULL;
   s->q_count = 0;
+  s->q_calls = 0;
+}
+
+/* Seals the segments the write path has left behind, once the records written to them are
+ * published (before that, a segment whose published records are all released is not done).
+ * s->mu held. */
+static void seal_left_behind(dray__spool *s) {
+  for (struct segment *g = s->segs; g; g = g->next)
+    if (g != s->active && !g->sealed) {
+      g->sealed = 1;
+      if (g->released_count == g->count) {
+        s->unlink_wanted = 1;
+        pthread_cond_signal(&s->maint_cv);
+      }
+    }
 }
 
 /* Leads one group commit: takes up to group_max queued appenders, writes, syncs, publishes and
@@ -522,17 +544,43 @@ static void fail_locked(dray__spool *s, int rc) {
 static void lead_group(dray__spool *s) {
   struct waiter *batch = s->q_head, *last = batch;
   uint32_t taken = 1;
-  /* No lingering: the group is whatever queued while the previous group was syncing, so the
-   * time bound (group_delay_us) holds trivially and a lone appender pays one fdatasync only. */
+  /* Group formation: whatever queued while the previous group was syncing. If fewer callers are
+   * queued than started in the previous group, the others are most likely just returning from
+   * their ack and about to append again: wait for them, at most group_delay_us. A lone appender
+   * (previous group of 1 call) never waits. */
+  if (s->durable && s->group_delay_us && s->q_calls < s->last_calls && s->q_count < s->group_max) {
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += (long)s->group_delay_us * 1000;
+    while (dl.tv_nsec >= 1000000000) {
+      dl.tv_sec++;
+      dl.tv_nsec -= 1000000000;
+    }
+    s->lingering = 1;
+    while (s->q_calls < s->last_calls && s->q_count < s->group_max && !s->stop)
+      if (pthread_cond_timedwait(&s->linger_cv, &s->mu, &dl) == ETIMEDOUT)
+        break;
+    s->lingering = 0;
+    batch = last = s->q_head;
+    if (!batch) { /* the spool failed meanwhile and every queued appender was answered */
+      s->writing = 0;
+      pthread_cond_broadcast(&s->ack_cv);
+      return;
+    }
+  }
+  uint64_t calls = batch->first_of_call;
   while (last->next && taken < s->group_max) {
     last = last->next;
     taken++;
+    calls += last->first_of_call;
   }
   s->q_head = last->next;
   if (!s->q_head)
     s->q_tail = NULL;
   last->next = NULL;
   s->q_count -= taken;
+  s->q_calls -= calls;
+  s->last_calls = calls;
   pthread_mutex_unlock(&s->mu);
 
   uint32_t n_ok = 0;
@@ -564,6 +612,11 @@ static void lead_group(dray__spool *s) {
   }
   if (fatal)
     fail_locked(s, rc);
+  seal_left_behind(s);
+  if (s->wbuf_len && !s->buffered) {
+    s->buffered = 1;
+    clock_gettime(CLOCK_MONOTONIC, &s->buffered_since);
+  }
   s->writing = 0;
   pthread_cond_broadcast(&s->ack_cv);
   pthread_cond_signal(&s->maint_cv);
@@ -580,7 +633,7 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
   if (len > s->max_record)
     return -EMSGSIZE;
   uint64_t rec = HDR + (uint64_t)len;
-  struct waiter w = {.data = data ? data : "", .len = len};
+  struct waiter w = {.data = data ? data : "", .len = len, .first_of_call = 1};
   pthread_mutex_lock(&s->mu);
   int rc = 0;
   if (s->failed) {
@@ -608,6 +661,9 @@ int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t 
     s->q_head = &w;
   s->q_tail = &w;
   s->q_count++;
+  s->q_calls++;
+  if (s->lingering)
+    pthread_cond_signal(&s->linger_cv);
   while (!w.done) {
     if (!s->writing && !s->failed) {
       s->writing = 1;
@@ -669,6 +725,10 @@ int dray__spool_append_many(dray__spool *s, const struct dray__spool_rec *recs, 
     s->q_tail = &ws[i];
     s->q_count++;
   }
+  ws[0].first_of_call = 1;
+  s->q_calls++;
+  if (s->lingering)
+    pthread_cond_signal(&s->linger_cv);
   while (!ws[n - 1].done) {
     if (!s->writing && !s->failed) {
       s->writing = 1;
@@ -686,6 +746,27 @@ int dray__spool_append_many(dray__spool *s, const struct dray__spool_rec *recs, 
 out:
   pthread_mutex_unlock(&s->mu);
   free(ws);
+  return rc;
+}
+
+/* Memory class: writes buffered records to the file so they can be read. s->mu held (dropped
+ * while writing). Returns 0 or the spool's failure. */
+static int flush_buffered_locked(dray__spool *s) {
+  while (s->writing && !s->failed)
+    pthread_cond_wait(&s->ack_cv, &s->mu);
+  if (s->failed || !s->wbuf_len) {
+    s->buffered = 0;
+    return s->failed;
+  }
+  s->writing = 1;
+  pthread_mutex_unlock(&s->mu);
+  int rc = flush_wbuf(s);
+  pthread_mutex_lock(&s->mu);
+  s->writing = 0;
+  s->buffered = 0;
+  if (rc < 0)
+    fail_locked(s, rc);
+  pthread_cond_broadcast(&s->ack_cv);
   return rc;
 }
 
@@ -739,7 +820,7 @@ int dray__spool_release(dray__spool *s, uint64_t seq) {
   s->live_records--;
   if (seq == s->low_water)
     advance_low_water(s);
-  if (g->released_count == g->count && g != s->active) {
+  if (g->released_count == g->count && g->sealed) {
     s->unlink_wanted = 1;
     pthread_cond_signal(&s->maint_cv);
   }
@@ -753,16 +834,12 @@ static int unlink_released(dray__spool *s) {
   int rc = 0;
   for (;;) {
     pthread_mutex_lock(&s->mu);
-    if (s->writing) {
-      /* A group in flight may still publish records into a segment that
-       * rotation just sealed: it only looks fully released. Come back
-       * when the group is done (lead_group signals maint_cv). */
-      pthread_mutex_unlock(&s->mu);
-      return rc;
-    }
+    /* Only sealed segments qualify: a segment rotation has just left behind may still receive
+     * the records of the group in flight, and only looks fully released until they are
+     * published (seal_left_behind). */
     struct segment **pp = &s->segs, *g = NULL;
     for (; *pp; pp = &(*pp)->next)
-      if (*pp != s->active && (*pp)->released_count == (*pp)->count) {
+      if ((*pp)->sealed && (*pp)->released_count == (*pp)->count) {
         g = *pp;
         *pp = g->next;
         g->removed = 1;
@@ -794,12 +871,13 @@ static void *maintenance_main(void *arg) {
   while (!s->stop && !s->failed) {
     int due_ck = s->ck_dirty_since_set && ns_since(&s->ck_dirty_since) >= (int64_t)CK_INTERVAL_NS;
     int rotate_now = s->rotate_wanted && !s->writing && !s->q_head;
-    int unlink_now = s->unlink_wanted && !s->writing;
-    if (!due_ck && !unlink_now && !rotate_now) {
-      if (s->ck_dirty_since_set || s->rotate_wanted || s->unlink_wanted) {
+    int flush_now = s->buffered && !s->writing &&
+                    ns_since(&s->buffered_since) >= (int64_t)MEM_FLUSH_NS;
+    if (!due_ck && !s->unlink_wanted && !rotate_now && !flush_now) {
+      if (s->ck_dirty_since_set || s->rotate_wanted || s->buffered) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += 2000000;
+        t.tv_nsec += s->buffered ? 500000 : 2000000;
         if (t.tv_nsec >= 1000000000) {
           t.tv_sec++;
           t.tv_nsec -= 1000000000;
@@ -811,6 +889,11 @@ static void *maintenance_main(void *arg) {
       continue;
     }
     int rc = 0;
+    if (flush_now) {
+      flush_buffered_locked(s);
+      if (s->failed)
+        continue; /* reported by the loop exit below */
+    }
     if (rotate_now) {
       s->rotate_wanted = 0;
       /* Rotation only helps when the active segment holds nothing but released records. */
@@ -819,6 +902,7 @@ static void *maintenance_main(void *arg) {
         pthread_mutex_unlock(&s->mu);
         rc = rotate(s);
         pthread_mutex_lock(&s->mu);
+        seal_left_behind(s);
         s->writing = 0;
         pthread_cond_broadcast(&s->ack_cv);
         if (rc == -EAGAIN)
@@ -828,13 +912,13 @@ static void *maintenance_main(void *arg) {
       }
     }
     if (rc == 0 && due_ck) {
-      uint64_t lw = s->low_water, nx = s->next_seq;
+      uint64_t lw = s->low_water, nx = s->durable_next;
       s->ck_dirty_since_set = 0;
       pthread_mutex_unlock(&s->mu);
       rc = checkpoint_write(s, lw, nx);
       pthread_mutex_lock(&s->mu);
     }
-    if (rc == 0 && s->unlink_wanted && !s->writing) {
+    if (rc == 0 && s->unlink_wanted) {
       pthread_mutex_unlock(&s->mu);
       rc = unlink_released(s);
       pthread_mutex_lock(&s->mu);
@@ -919,6 +1003,8 @@ int dray__spool_scan(dray__spool *s, uint64_t from_seq,
   size_t cap = 0;
   int rc = 0;
   pthread_mutex_lock(&s->mu);
+  if (s->buffered)
+    flush_buffered_locked(s);
   uint64_t end = s->durable_next, seq = from_seq;
   for (;;) {
     uint64_t off, rec_end;
@@ -951,6 +1037,8 @@ int dray__spool_get(dray__spool *s, uint64_t seq, void **data, uint32_t *len) {
   *data = NULL;
   *len = 0;
   pthread_mutex_lock(&s->mu);
+  if (s->buffered)
+    flush_buffered_locked(s);
   uint64_t q = seq, off, rec_end;
   struct segment *g = next_record(s, &q, s->durable_next, &off, &rec_end);
   if (g && q != seq) {
@@ -987,7 +1075,7 @@ void dray__spool_stats(dray__spool *s, struct dray__spool_stats *out) {
   pthread_mutex_lock(&s->mu);
   out->records = s->live_records;
   out->bytes = s->disk_bytes;
-  out->next_seq = s->next_seq;
+  out->next_seq = s->durable_next; /* next_seq itself belongs to the write path */
   out->low_water = s->low_water;
   out->pending = s->q_count;
   out->quarantined_segments = s->quarantined;
@@ -1309,6 +1397,7 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->ack_cv, NULL);
   pthread_cond_init(&s->maint_cv, NULL);
+  pthread_cond_init(&s->linger_cv, NULL);
   uint64_t *firsts = NULL;
   size_t nfirst = 0, capfirst = 0;
   DIR *d = NULL;
@@ -1346,7 +1435,8 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
   }
   closedir(d);
   d = NULL;
-  if (nfirst) qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
+  if (nfirst)
+    qsort(firsts, nfirst, sizeof *firsts, cmp_u64);
 
   /* Checkpoint: the newest valid slot wins; both bad refuses to open. */
   uint64_t low_water = 1;
@@ -1466,6 +1556,8 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
     s->io->close(s->io->ctx, last->fd);
     last->fd = s->io->open(s->io->ctx, last->path, O_RDONLY, 0);
   }
+  for (struct segment *g = s->segs; g; g = g->next)
+    g->sealed = g != s->active;
   advance_low_water(s);
   s->unlink_wanted = 1;
   free(firsts);
@@ -1499,6 +1591,13 @@ void dray__spool_close(dray__spool **self_p) {
   pthread_mutex_unlock(&s->mu);
   if (s->maint_started) {
     pthread_join(s->maint, NULL);
+    if (!s->failed && s->wbuf_len) {
+      int rc = flush_wbuf(s);
+      if (rc < 0) {
+        s->failed = rc;
+        event(s, "cannot write buffered records at close: %s", strerror(-rc));
+      }
+    }
     if (!s->failed) {
       if (s->low_water != s->ck_low_water && s->ck_fd >= 0) {
         int rc = checkpoint_write(s, s->low_water, s->next_seq);
@@ -1518,6 +1617,7 @@ void dray__spool_close(dray__spool **self_p) {
   if (s->ck_fd >= 0)
     s->io->close(s->io->ctx, s->ck_fd);
   pthread_cond_destroy(&s->maint_cv);
+  pthread_cond_destroy(&s->linger_cv);
   pthread_cond_destroy(&s->ack_cv);
   pthread_mutex_destroy(&s->mu);
   free(s->wbuf);

@@ -21,8 +21,9 @@ struct dray__spool_options {
   uint32_t group_max_records;  /* 0 = 256: at most this many records share one fdatasync ... */
   uint32_t group_max_delay_us; /* 0 = 2000: ... and a group never waits to fill up longer than this */
   uint64_t max_disk_bytes;     /* 0 = unlimited; over the cap append returns -EAGAIN, never drops */
-  int durable;                 /* 1 (set it!): fdatasync per group. 0: "memory" delivery class, no
-                                  data sync: a crash may lose records acked since the last sync */
+  int durable;                 /* 1 (set it!): fdatasync per group before the ack. 0: "memory"
+                                  delivery class: no sync; acked from a write buffer that reaches
+                                  the file within ~1 ms (or 256 KiB): a crash may lose that window */
   const struct dray__io *io;   /* NULL = dray__io_posix() */
   /* Optional: called (from any spool thread, never with a spool lock held) with one line per
    * notable event: torn tail truncated, segment quarantined, I/O failure. NULL = stderr. */
@@ -45,7 +46,7 @@ typedef struct dray__spool dray__spool;
 dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, size_t err_size);
 
 /* Appends one record (copied; the caller keeps data) and blocks until it is durable (its group's
- * fdatasync returned; with durable = 0 until it is written to the page cache). Thread-safe; the
+ * fdatasync returned; with durable = 0 until it is in the write buffer). Thread-safe; the
  * first waiting appender leads the group commit for everyone queued behind it.
  * Returns 0 and *seq (monotonic, starting after the highest recovered seq), -EMSGSIZE if len is over
  * max_record_bytes, -EAGAIN over max_disk_bytes (backpressure: retry after releases), or a negative
@@ -53,25 +54,25 @@ dray__spool *dray__spool_open(const struct dray__spool_options *opt, char *err, 
  * fails too and the fsync is never retried (the caller must exit non-zero and recover on restart). */
 int dray__spool_append(dray__spool *s, const void *data, uint32_t len, uint64_t *seq);
 
-/* Calls cb for every durable, unreleased record with seq >= from_seq in seq order, up to the last
- * record durable when the scan started. cb returns 0 to continue, non-zero to stop (scan then
- * returns that value). data is valid only during the call. Thread-safe. A record that fails its CRC
- * on read returns -EBADMSG (and is reported). */
 /* One record for dray__spool_append_many. */
 struct dray__spool_rec {
   const void *data;
   uint32_t len;
 };
 
-/* Appends n records in order and blocks until all are durable (group
- * commits, as many as group_max_records needs). Returns 0 with seqs[i]
- * set, or an error as for append: -EAGAIN when the batch does not fit
- * under max_disk_bytes (nothing written), -EMSGSIZE, or the failure
- * (records whose seqs[i] is non-zero are durable; the spool is failed).
- * Thread-safe. */
+/* Appends n records in order (copied) and blocks until all are durable: one group commit per
+ * group_max_records, shared with concurrent appenders. Returns 0 with seqs[i] set (seqs may be
+ * NULL), or an error as for append: -EMSGSIZE or -EAGAIN over max_disk_bytes (nothing written);
+ * otherwise the first error met, and seqs[i] non-zero marks the records that are durable anyway
+ * (a disk found full while preallocating a segment fails only the records from there on with
+ * -EAGAIN and leaves the spool healthy; a write/fsync failure fails the spool). Thread-safe. */
 int dray__spool_append_many(dray__spool *s, const struct dray__spool_rec *recs, size_t n,
                             uint64_t *seqs);
 
+/* Calls cb for every durable, unreleased record with seq >= from_seq in seq order, up to the last
+ * record durable when the scan started. cb returns 0 to continue, non-zero to stop (scan then
+ * returns that value). data is valid only during the call. Thread-safe. A record that fails its CRC
+ * on read returns -EBADMSG (and is reported). */
 int dray__spool_scan(dray__spool *s, uint64_t from_seq,
                      int (*cb)(void *ctx, uint64_t seq, const void *data, uint32_t len), void *ctx);
 

@@ -10,10 +10,10 @@ build=$(cd "${1:-$top/build}" && pwd)
 site="$top/examples/demo-site.yaml"
 var="$top/var/demo"
 dray="$build/core/dray"
-export DRAY_PLUGIN_PATH="$build/plugins/file"
+export DRAY_PLUGIN_PATH="$build/plugins/file:$build/plugins/edi_x12"
 
 rm -rf "$var"
-mkdir -p "$var"
+mkdir -p "$var" "$var/edi/in" "$var/edi/out"
 echo "== dray check: the site file"
 "$dray" check -c "$site"
 
@@ -33,10 +33,14 @@ for f in "$top"/examples/orders/*.json; do
 done
 printf '{"order_no": "PO-BAD",\n "lines": [1, 2,,]}\n' > "$var/inbox/.bad.part"
 mv "$var/inbox/.bad.part" "$var/inbox/PO-BAD.json"
+echo "== the trading partner ACMERETAIL sends an X12 850 into var/demo/edi/in"
+mkdir -p "$var/edi/in"
+cp "$top/examples/edi/PO-7001.x12" "$var/edi/in/.PO-7001.part"
+mv "$var/edi/in/.PO-7001.part" "$var/edi/in/PO-7001.x12"
 
 for _ in $(seq 200); do
   n=$(find "$var/out/audit" -name '*.json' 2>/dev/null | wc -l)
-  [ "$n" -ge 3 ] && [ -f "$var/inbox/failed/PO-BAD.json.error" ] && break
+  [ "$n" -ge 5 ] && [ -f "$var/inbox/failed/PO-BAD.json.error" ] && break
   sleep 0.05
 done
 
@@ -54,9 +58,14 @@ done_n=$(find "$var/inbox/done" -type f | wc -l)
 echo
 echo "What happened:"
 echo "  picked up ${done_n} order files from var/demo/inbox (moved to inbox/done/)"
-echo "  routed each as dray.order.created.v1 to 2 destinations:"
+echo "  routed every order (3 from JSON files, 1 from X12) as dray.order.created.v1 to 2 destinations:"
 echo "    ${orders} CloudEvent files in var/demo/out/orders/"
-echo "    ${audit} CloudEvent files in var/demo/out/audit/"
+echo "    ${audit} CloudEvent files in var/demo/out/audit/ (the orders, and the canonical ack of the 997 sent)"
+edi_orders=$(grep -l '"order_no":"PO-7001"' "$var/out/orders"/*.json 2>/dev/null | wc -l)
+acks=$(find "$var/edi/out" -type f 2>/dev/null | wc -l)
+echo "  decoded the partner's X12 850 (PO-7001) into ${edi_orders} canonical order, routed the same way,"
+echo "  and wrote ${acks} functional acknowledgment file(s) (997) back to var/demo/edi/out:"
+find "$var/edi/out" -type f -exec sed 's/^/    /' {} \; 2>/dev/null | head -n 8
 echo "  refused PO-BAD.json (moved to inbox/failed/), reason:"
 sed 's/^/    /' "$var/inbox/failed/PO-BAD.json.error"
 echo "  dray exited with status ${code} after draining"
@@ -65,4 +74,4 @@ echo "One of the routed messages (var/demo/out/orders):"
 first=$(ls "$var/out/orders"/*.json | head -n 1)
 python3 -m json.tool "$first" | sed -n '1,20p'
 echo "  ..."
-[ "$code" -eq 0 ] && [ "$orders" -eq 3 ] && [ "$audit" -eq 3 ]
+[ "$code" -eq 0 ] && [ "$orders" -eq 4 ] && [ "$edi_orders" -eq 1 ] && [ "$acks" -ge 1 ]

@@ -176,6 +176,8 @@ run_site() {
   fi
   rate=$(awk -v n="$count" -v ns="$worst" 'BEGIN { printf "%.0f", n * 1e9 / ns }')
   retries=$(value backpressure_retries "$dir/gen.result")
+  ack_p50=$(value ack_p50_ns "$dir/gen.result")
+  ack_p99=$(value ack_p99_ns "$dir/gen.result")
   cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v n="$count" 'BEGIN { printf "%.0f", t / hz * 1e9 / n }')
 }
 
@@ -195,6 +197,7 @@ for rep in $(seq 1 "$reps"); do
   bc=$(echo "$out" | sed -n 's/.*cpu_ns_per_msg=\([0-9]*\).*/\1/p')
   run_site single count_a || exit 1
   s=$rate s_bp=$retries sc=$cpu
+  echo "  rep $rep: ack latency of an emit_batch of ${BATCH:-256} (${DELIVERY:-durable}): p50 $(awk -v n="$ack_p50" 'BEGIN { printf "%.2f", n / 1e6 }') ms, p99 $(awk -v n="$ack_p99" 'BEGIN { printf "%.2f", n / 1e6 }') ms"
   run_site fanout count_a count_b || exit 1
   f=$rate f_bp=$retries fc=$cpu
   barez+=("$b") single+=("$s") fanout+=("$f")

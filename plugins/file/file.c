@@ -194,6 +194,8 @@ static long parse_file(struct file_plugin *fp, const char *name,
                                           : "trailing data");
       return -1;
     }
+    /* the body without the file's trailing newline: events stay one line */
+    while (len && strchr(" \t\r\n", text[len - 1])) len--;
     msgs = malloc(sizeof *msgs);
     if (!msgs || !(msgs[0] = h->msg_new(fp->inst, fp->type, text, len))) {
       free(msgs);

@@ -16,7 +16,7 @@ void dray__buf_release(dray_buf *buf) {
   dray__buf_init(buf);
 }
 
-static int buf_reserve(dray_buf *buf, size_t extra) {
+int dray__buf_reserve(dray_buf *buf, size_t extra) {
   if (extra > SIZE_MAX - buf->len - 1) return -1;
   size_t need = buf->len + extra + 1;
   if (need <= buf->cap) return 0;
@@ -30,7 +30,7 @@ static int buf_reserve(dray_buf *buf, size_t extra) {
 }
 
 int dray__buf_append(dray_buf *buf, const void *data, size_t len) {
-  if (buf_reserve(buf, len) != 0) return -1;
+  if (dray__buf_reserve(buf, len) != 0) return -1;
   if (len) memcpy(buf->data + buf->len, data, len);
   buf->len += len;
   buf->data[buf->len] = '\0';
@@ -42,7 +42,7 @@ int dray__buf_vprintf(dray_buf *buf, const char *fmt, va_list ap) {
   va_copy(copy, ap);
   int n = vsnprintf(NULL, 0, fmt, copy);
   va_end(copy);
-  if (n < 0 || buf_reserve(buf, (size_t)n) != 0) return -1;
+  if (n < 0 || dray__buf_reserve(buf, (size_t)n) != 0) return -1;
   vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, ap);
   buf->len += (size_t)n;
   return 0;

@@ -41,58 +41,80 @@ dray_msg *dray__msg_ref(dray_msg *msg) {
   return msg;
 }
 
+/* Attribute blocks inside the message's own allocation are not freed on
+ * their own. */
+static void free_attr(const dray_msg *msg, char *name) {
+  if (!(msg->arena_lo && name >= msg->arena_lo && name < msg->arena_hi)) free(name);
+}
+
 void dray__msg_free(dray_msg **msg_p) {
   if (!msg_p || !*msg_p) return;
   dray_msg *msg = *msg_p;
   *msg_p = NULL;
   if (atomic_fetch_sub_explicit(&msg->refs, 1, memory_order_acq_rel) != 1)
     return;
-  for (size_t i = 0; i < msg->attr_count; i++) {
-    free(msg->attrs[i].name);
-    free(msg->attrs[i].value);
-  }
-  free(msg->attrs);
+  for (size_t i = 0; i < msg->attr_count; i++) free_attr(msg, msg->attrs[i].name);
+  if (!msg->attrs_inline) free(msg->attrs);
   free(msg->body);
   free(msg);
 }
 
 const char *dray__msg_header(const dray_msg *msg, const char *name) {
   if (!msg || !name) return NULL;
+  /* first byte first: most names differ there, and this runs for every
+   * attribute the router, the lanes and the plugins look at */
   for (size_t i = 0; i < msg->attr_count; i++)
-    if (strcmp(msg->attrs[i].name, name) == 0) return msg->attrs[i].value;
+    if (msg->attrs[i].name[0] == name[0] && strcmp(msg->attrs[i].name, name) == 0)
+      return msg->attrs[i].value;
   return NULL;
+}
+
+/* name and value in one block: one allocation per attribute. */
+static int attr_block(const char *name, const char *value, char **n, char **v) {
+  size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
+  char *b = malloc(nl + vl);
+  if (!b) return -1;
+  memcpy(b, name, nl);
+  memcpy(b + nl, value, vl);
+  *n = b;
+  *v = b + nl;
+  return 0;
 }
 
 /* Sets without the name rules: used for specversion by the library. */
 static int set_attr(dray_msg *msg, const char *name, const char *value) {
+  if (strcmp(name, "id") == 0) msg->minted_id = 0;
   for (size_t i = 0; i < msg->attr_count; i++) {
-    if (strcmp(msg->attrs[i].name, name) != 0) continue;
+    if (msg->attrs[i].name[0] != name[0] || strcmp(msg->attrs[i].name, name) != 0) continue;
     if (!value) {
-      free(msg->attrs[i].name);
-      free(msg->attrs[i].value);
+      free_attr(msg, msg->attrs[i].name);
       msg->attrs[i] = msg->attrs[--msg->attr_count];
       return 0;
     }
-    char *copy = strdup(value);
-    if (!copy) return -1;
-    free(msg->attrs[i].value);
-    msg->attrs[i].value = copy;
+    char *n, *v;
+    if (attr_block(name, value, &n, &v) != 0) return -1;
+    free_attr(msg, msg->attrs[i].name);
+    msg->attrs[i].name = n;
+    msg->attrs[i].value = v;
     return 0;
   }
   if (!value) return 0;
   if (msg->attr_count == msg->attr_cap) {
-    size_t cap = msg->attr_cap ? msg->attr_cap * 2 : 8;
-    struct dray__attr *attrs = realloc(msg->attrs, cap * sizeof *attrs);
+    size_t cap = msg->attr_cap ? msg->attr_cap * 2 : DRAY__MSG_INLINE_ATTRS;
+    struct dray__attr *attrs;
+    if (msg->attrs_inline) { /* leave the inline array for a heap one */
+      attrs = malloc(cap * sizeof *attrs);
+      if (attrs) memcpy(attrs, msg->attrs, msg->attr_count * sizeof *attrs);
+    } else {
+      attrs = realloc(msg->attrs, cap * sizeof *attrs);
+    }
     if (!attrs) return -1;
     msg->attrs = attrs;
+    msg->attrs_inline = 0;
     msg->attr_cap = cap;
   }
-  char *n = strdup(name), *v = strdup(value);
-  if (!n || !v) {
-    free(n);
-    free(v);
-    return -1;
-  }
+  char *n, *v;
+  if (attr_block(name, value, &n, &v) != 0) return -1;
   msg->attrs[msg->attr_count].name = n;
   msg->attrs[msg->attr_count].value = v;
   msg->attr_count++;
@@ -126,25 +148,45 @@ int dray__msg_set_body(dray_msg *msg, const char *json, size_t len) {
   return 0;
 }
 
+/* One allocation for the message, its attribute array and its first seven
+ * attributes; the body is the second. The hot path of every source. */
 dray_msg *dray__msg_new(const char *source, const char *type,
                         const char *json, size_t json_len) {
   if (!source || !type || !*type) return NULL;
-  dray_msg *msg = dray__msg_create();
-  if (!msg) return NULL;
   char id[27], now[40];
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   dray__ulid_new(id);
   dray__rfc3339((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, now, sizeof now);
-  if (set_attr(msg, "specversion", "1.0") != 0 ||
-      set_attr(msg, "id", id) != 0 || set_attr(msg, "source", source) != 0 ||
-      set_attr(msg, "type", type) != 0 || set_attr(msg, "time", now) != 0 ||
-      set_attr(msg, "recordedtime", now) != 0 ||
-      set_attr(msg, "datacontenttype", "application/json") != 0 ||
-      dray__msg_set_body(msg, json, json_len) != 0) {
+  const char *const pairs[7][2] = {
+      {"specversion", "1.0"}, {"id", id}, {"source", source}, {"type", type},
+      {"time", now}, {"recordedtime", now}, {"datacontenttype", "application/json"}};
+  size_t strings = 0;
+  for (int i = 0; i < 7; i++) strings += strlen(pairs[i][0]) + strlen(pairs[i][1]) + 2;
+  size_t head = sizeof(dray_msg) + DRAY__MSG_INLINE_ATTRS * sizeof(struct dray__attr);
+  char *block = malloc(head + strings);
+  if (!block) return NULL;
+  dray_msg *msg = (dray_msg *)(void *)block;
+  memset(msg, 0, sizeof *msg);
+  atomic_init(&msg->refs, 1);
+  msg->attrs = (struct dray__attr *)(void *)(block + sizeof(dray_msg));
+  msg->attrs_inline = 1;
+  msg->attr_cap = DRAY__MSG_INLINE_ATTRS;
+  char *p = block + head;
+  msg->arena_lo = p;
+  msg->arena_hi = p + strings;
+  for (int i = 0; i < 7; i++) {
+    size_t nl = strlen(pairs[i][0]) + 1, vl = strlen(pairs[i][1]) + 1;
+    msg->attrs[i].name = memcpy(p, pairs[i][0], nl);
+    msg->attrs[i].value = memcpy(p + nl, pairs[i][1], vl);
+    p += nl + vl;
+  }
+  msg->attr_count = 7;
+  if (dray__msg_set_body(msg, json, json_len) != 0) {
     dray__msg_free(&msg);
     return NULL;
   }
+  msg->minted_id = 1;
   return msg;
 }
 

@@ -11,7 +11,8 @@
 
 #include <dray/abi.h>
 
-/* One envelope attribute (CloudEvents context attribute or extension). */
+/* One envelope attribute (CloudEvents context attribute or extension).
+ * name and value share one allocation, owned through `name`. */
 struct dray__attr {
   char *name;
   char *value;
@@ -24,7 +25,16 @@ struct dray_msg {
   char *body; /* JSON text of `data`, NUL-terminated */
   size_t body_len;
   atomic_int refs; /* fan-out shares one message between destinations */
+  int minted_id;   /* the id was made by dray__msg_new in this process: it
+                    * cannot be a duplicate, ingress de-duplication skips it */
+  /* dray__msg_new allocates the message, an attribute array of
+   * DRAY__MSG_INLINE_ATTRS and its first attributes in one block: those
+   * are not freed one by one (see message.c). */
+  int attrs_inline;
+  const char *arena_lo, *arena_hi;
 };
+
+#define DRAY__MSG_INLINE_ATTRS 12
 
 struct dray_buf {
   char *data; /* always NUL-terminated when len > 0 */
@@ -84,6 +94,8 @@ int dray__attr_name_valid(const char *name);
 void dray__buf_init(dray_buf *buf);
 void dray__buf_release(dray_buf *buf);
 int dray__buf_append(dray_buf *buf, const void *data, size_t len);
+/* Makes room for `extra` more bytes. 0 or -1. */
+int dray__buf_reserve(dray_buf *buf, size_t extra);
 int dray__buf_vprintf(dray_buf *buf, const char *fmt, va_list ap);
 int dray__buf_printf(dray_buf *buf, const char *fmt, ...)
     DRAY_PRINTF(2, 3);

@@ -64,11 +64,32 @@ void dray__ulid_new(char out[27]) {
   out[26] = '\0';
 }
 
+/* Formats by hand from a per-thread copy of the current second: gmtime
+ * and snprintf once a second instead of for every message. */
 void dray__rfc3339(int64_t realtime_ns, char *out, size_t size) {
+  static __thread time_t cached_sec = (time_t)-1;
+  static __thread char cached[24]; /* "YYYY-MM-DDTHH:MM:SS" */
   time_t secs = (time_t)(realtime_ns / 1000000000);
   int ms = (int)((realtime_ns / 1000000) % 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  if (size < 25 || realtime_ns < 0) {
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms < 0 ? 0 : ms);
+    return;
+  }
+  if (secs != cached_sec) {
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_sec = secs;
+  }
+  memcpy(out, cached, 19);
+  out[19] = '.';
+  out[20] = (char)('0' + ms / 100);
+  out[21] = (char)('0' + ms / 10 % 10);
+  out[22] = (char)('0' + ms % 10);
+  out[23] = 'Z';
+  out[24] = '\0';
 }

@@ -634,6 +634,91 @@ static void test_disk_cap_turns_into_backpressure_and_appends_resume_after_relea
   free(dir);
 }
 
+
+/* ---- memory class ---- */
+
+static void test_memory_class_records_are_readable_at_once_and_kept_across_close(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  struct dray__spool_options o = {.dir = dir, .name = "positions", .durable = 0};
+  char err[256];
+  dray__spool *s = dray__spool_open(&o, err, sizeof err);
+  assert_non_null(s);
+  uint64_t seqs[2000];
+  for (int i = 0; i < 2000; i++)
+    assert_int_equal(append_id(s, (uint64_t)i, SPAN, &seqs[i]), 0);
+  /* Acked from the write buffer, but a scan or get right away sees every record. */
+  void *d;
+  uint32_t len;
+  assert_int_equal(dray__spool_get(s, seqs[1999], &d, &len), 0);
+  assert_true(payload_ok(d, len, SPAN, NULL));
+  free(d);
+  struct collected c;
+  scan_all(s, &c);
+  assert_int_equal(c.n, 2000);
+  assert_int_equal(c.bad, 0);
+  collected_free(&c);
+  for (int i = 2000; i < 2100; i++)
+    assert_int_equal(append_id(s, (uint64_t)i, SPAN, NULL), 0);
+  dray__spool_close(&s); /* writes what is still buffered */
+  s = dray__spool_open(&o, err, sizeof err);
+  assert_non_null(s);
+  scan_all(s, &c);
+  assert_int_equal(c.n, 2100);
+  assert_int_equal(c.bad, 0);
+  for (int i = 0; i < 2100; i++)
+    assert_int_equal(c.id[i], (uint64_t)i);
+  collected_free(&c);
+  dray__spool_close(&s);
+  rm_rf(dir);
+  free(dir);
+}
+
+/* ---- batches ---- */
+
+static void test_append_many_makes_a_batch_durable_in_order_across_groups(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  dray__spool *s = open_spool(dir, 65536, NULL);
+  assert_non_null(s);
+  enum { N = 700 }; /* more than one group (256) and several segments */
+  struct dray__spool_rec *recs = calloc(N, sizeof *recs);
+  unsigned char **bufs = calloc(N, sizeof *bufs);
+  uint64_t *seqs = calloc(N, sizeof *seqs);
+  for (int i = 0; i < N; i++) {
+    recs[i].len = payload_len((uint64_t)i, SPAN);
+    bufs[i] = malloc(recs[i].len);
+    payload_fill((uint64_t)i, bufs[i], recs[i].len);
+    recs[i].data = bufs[i];
+  }
+  uint64_t first;
+  assert_int_equal(append_id(s, 99999, SPAN, &first), 0);
+  assert_int_equal(dray__spool_append_many(s, recs, N, seqs), 0);
+  for (int i = 0; i < N; i++)
+    assert_int_equal(seqs[i], first + 1 + (uint64_t)i);
+  /* A record over the limit refuses the whole batch before anything is written. */
+  struct dray__spool_rec big[2] = {{"x", 1}, {"y", (16u << 20) + 1}};
+  assert_int_equal(dray__spool_append_many(s, big, 2, NULL), -EMSGSIZE);
+  assert_int_equal(dray__spool_append_many(s, NULL, 0, NULL), 0);
+  dray__spool_close(&s);
+  s = open_spool(dir, 65536, NULL);
+  struct collected c;
+  scan_all(s, &c);
+  assert_int_equal(c.n, N + 1);
+  assert_int_equal(c.bad, 0);
+  for (int i = 0; i < N; i++)
+    assert_int_equal(c.id[i + 1], (uint64_t)i);
+  collected_free(&c);
+  dray__spool_close(&s);
+  for (int i = 0; i < N; i++)
+    free(bufs[i]);
+  free(bufs);
+  free(recs);
+  free(seqs);
+  rm_rf(dir);
+  free(dir);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1)
     cmocka_set_test_filter(argv[1]);
@@ -654,6 +739,8 @@ int main(int argc, char **argv) {
     cmocka_unit_test(test_both_checkpoint_slots_corrupt_refuses_to_open_with_a_clear_error),
     cmocka_unit_test(test_missing_checkpoint_with_segments_refuses_to_open),
     cmocka_unit_test(test_disk_cap_turns_into_backpressure_and_appends_resume_after_releases),
+    cmocka_unit_test(test_memory_class_records_are_readable_at_once_and_kept_across_close),
+    cmocka_unit_test(test_append_many_makes_a_batch_durable_in_order_across_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,8 @@ struct bench_gen {
   int64_t partitions;
   int64_t retry_pause_us;
   int64_t batch;
+  int64_t *lat; /* duration of each accepted emit call */
+  size_t lat_count, lat_cap;
   /* The body template: a fixed-width number slot followed by padding, so
    * building a message is one snprintf into the slot, not a new string. */
   char *body;
@@ -147,6 +149,19 @@ static dray_msg *build(struct bench_gen *g, int64_t i, int64_t t0) {
   return msg;
 }
 
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Ack latency: how long an accepted emit/emit_batch call took (for the
+ * durable class, until the records were fdatasync'ed). */
+static int64_t percentile(int64_t *v, size_t n, double p) {
+  if (!n) return 0;
+  size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+  return v[i < n ? i : n - 1];
+}
+
 static void write_result(struct bench_gen *g, const char *status,
                          int64_t emitted, uint64_t retries, int64_t t0,
                          int64_t t_last) {
@@ -163,6 +178,11 @@ static void write_result(struct bench_gen *g, const char *status,
           "status=%s\nemitted=%" PRId64 "\nbackpressure_retries=%" PRIu64
           "\nfirst_emit_ns=%" PRId64 "\nemit_elapsed_ns=%" PRId64 "\n",
           status, emitted, retries, t0, t_last - t0);
+  if (g->lat_count) {
+    qsort(g->lat, g->lat_count, sizeof *g->lat, cmp_i64);
+    fprintf(f, "ack_p50_ns=%" PRId64 "\nack_p99_ns=%" PRId64 "\n",
+            percentile(g->lat, g->lat_count, 0.50), percentile(g->lat, g->lat_count, 0.99));
+  }
   if (fclose(f) != 0 || rename(tmp, g->result_file) != 0)
     g->host->log(g->inst, DRAY_LOG_ERROR, "result_file %s: %s",
                  g->result_file, strerror(errno));
@@ -176,6 +196,9 @@ static void *gen_main(void *arg) {
   const char *status = "ok";
   int64_t t0 = h->monotonic_ns();
   dray_msg **batch = calloc((size_t)g->batch, sizeof *batch);
+  g->lat_cap = (size_t)(g->count / g->batch + 2);
+  g->lat = calloc(g->lat_cap, sizeof *g->lat);
+  if (!g->lat) g->lat_cap = 0;
   if (!batch) status = "failed";
   while (batch && i < g->count) {
     size_t n = 0;
@@ -193,12 +216,15 @@ static void *gen_main(void *arg) {
     dray_status st = DRAY_OK;
     while (done < n) {
       size_t accepted = 0;
+      int64_t call_t0 = h->monotonic_ns();
       if (g->batch > 1) {
         st = h->emit_batch(g->inst, batch + done, n - done, &accepted);
       } else {
         st = h->emit(g->inst, &batch[done]);
         accepted = st == DRAY_OK;
       }
+      if (st == DRAY_OK && g->lat_count < g->lat_cap)
+        g->lat[g->lat_count++] = h->monotonic_ns() - call_t0;
       done += accepted;
       if (done == n || st != DRAY_RETRY || atomic_load(&g->quit) ||
           h->stop_requested(g->inst))
@@ -250,6 +276,7 @@ static void gen_destroy(void *state) {
   gen_stop(g);
   free(g->body);
   free(g->next_seq);
+  free(g->lat);
   free(g);
 }
 
