@@ -15,6 +15,4 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 "$gen" "$tmp/orders05.xml" "$idocs" --seed=1
-bin=$build/bench/idoc/bench_idoc
-[ -x "$bin" ] || bin=$build/plugins/sap_idoc/sap_idoc_bench
-"$bin" "$tmp/orders05.xml" "$reps"
+"$build/bench/idoc/bench_idoc" "$tmp/orders05.xml" "$reps"
