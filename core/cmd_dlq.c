@@ -166,13 +166,10 @@ int dray__cmd_dlq(int argc, char **argv) {
     return 2;
   }
   struct dray__registry reg;
-  struct dray__diag diag = {0};
   dray__registry_init(&reg);
-  struct dray__site *site = dray__site_load(config, &reg, &diag);
+  struct dray__site *site = dray__site_load_or_report(config, &reg);
   int code = 1;
-  if (!site) {
-    for (size_t i = 0; i < diag.count; i++) fprintf(stderr, "%s\n", diag.lines[i]);
-  } else {
+  if (site) {
     char lock_path[4096];
     snprintf(lock_path, sizeof lock_path, "%s/dray.lock", site->data_dir);
     dray__mkdirs(site->data_dir);
@@ -185,7 +182,6 @@ int dray__cmd_dlq(int argc, char **argv) {
     if (fd >= 0) close(fd);
   }
   dray__site_free(&site);
-  dray__diag_release(&diag);
   dray__registry_release(&reg);
   return code;
 }

@@ -38,14 +38,10 @@ int dray__cmd_status(int argc, char **argv) {
     return 2;
   }
   struct dray__registry reg;
-  struct dray__diag diag = {0};
   dray__registry_init(&reg);
-  struct dray__site *site = dray__site_load(config, &reg, &diag);
+  struct dray__site *site = dray__site_load_or_report(config, &reg);
   int code = 1;
-  if (!site) {
-    for (size_t i = 0; i < diag.count; i++) fprintf(stderr, "%s\n", diag.lines[i]);
-    goto out;
-  }
+  if (!site) goto out;
   char path[4096];
   snprintf(path, sizeof path, "%s/status.json", site->data_dir);
   struct json_object *root = json_object_from_file(path);
@@ -83,7 +79,6 @@ int dray__cmd_status(int argc, char **argv) {
   code = 0;
 out:
   dray__site_free(&site);
-  dray__diag_release(&diag);
   dray__registry_release(&reg);
   return code;
 }

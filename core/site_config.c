@@ -657,6 +657,14 @@ out:
   return s;
 }
 
+struct dray__site *dray__site_load_or_report(const char *path, struct dray__registry *reg) {
+  struct dray__diag diag = {0};
+  struct dray__site *site = dray__site_load(path, reg, &diag);
+  for (size_t i = 0; i < diag.count; i++) fprintf(stderr, "%s\n", diag.lines[i]);
+  dray__diag_release(&diag);
+  return site;
+}
+
 void dray__site_free(struct dray__site **site_p) {
   if (!site_p || !*site_p) return;
   struct dray__site *s = *site_p;

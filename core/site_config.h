@@ -79,6 +79,9 @@ struct dray__site *dray__site_load(const char *path,
                                    struct dray__registry *registry,
                                    struct dray__diag *diag);
 void dray__site_free(struct dray__site **site_p);
+/* For commands: loads the site, printing every error to stderr as
+ * FILE:LINE:COL: message. NULL when it has errors. */
+struct dray__site *dray__site_load_or_report(const char *path, struct dray__registry *registry);
 const struct dray__instance_config *dray__site_instance(
     const struct dray__site *site, const char *name);
 
