@@ -43,11 +43,11 @@ struct consumer {
 static int release_cb(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   (void)data, (void)len;
   struct consumer *c = ctx;
-  if (dray__spool_release(c->s, seq) == 0) {
-    struct report r = {.seq = seq, .kind = MSG_RELEASED};
-    if (write(c->out, &r, sizeof r) != (ssize_t)sizeof r)
-      _exit(5);
-  }
+  /* reported first: see child_worker_main */
+  struct report r = {.seq = seq, .kind = MSG_RELEASED};
+  if (write(c->out, &r, sizeof r) != (ssize_t)sizeof r)
+    _exit(5);
+  dray__spool_release(c->s, seq);
   return 0;
 }
 
@@ -81,10 +81,13 @@ static void *child_worker_main(void *arg) {
       victim = seq;
     }
     if (victim) {
-      dray__spool_release(w->s, victim);
+      /* The obligation ends when the release starts: once release() runs,
+       * the maintenance thread may unlink the segment (and a fault point
+       * may kill us there) before we could report it afterwards. */
       r = (struct report){.seq = victim, .kind = MSG_RELEASED};
       if (write(w->out, &r, sizeof r) != (ssize_t)sizeof r)
         _exit(5);
+      dray__spool_release(w->s, victim);
     }
   }
   return NULL;
