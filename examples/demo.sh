@@ -13,7 +13,7 @@ dray="$build/core/dray"
 export DRAY_PLUGIN_PATH="$build/plugins/file:$build/plugins/edi_x12"
 
 rm -rf "$var"
-mkdir -p "$var" "$var/edi/in" "$var/edi/out"
+mkdir -p "$var"
 echo "== dray check: the site file"
 "$dray" check -c "$site"
 

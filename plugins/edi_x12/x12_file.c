@@ -10,8 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mkdir -p: the operator names folders that may not exist yet. */
 int x12_file_prepare_dir(const char *dir) {
-  if (mkdir(dir, 0775) < 0 && errno != EEXIST) return -1;
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0775) < 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(tmp, 0775) < 0 && errno != EEXIST) return -1;
   return 0;
 }
 

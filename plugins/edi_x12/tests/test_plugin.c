@@ -223,6 +223,26 @@ static void test_file_transport_claims_decodes_and_files_away(void **s) {
   assert_int_equal(system(cmd), 0);
 }
 
+static void test_file_transport_creates_missing_nested_folders(void **s) {
+  (void)s;
+  char base[] = "/tmp/edi_x12_test_XXXXXX";
+  assert_non_null(mkdtemp(base));
+  char in[300], out[300], probe[400];
+  snprintf(in, sizeof(in), "%s/partners/acme/in", base);
+  snprintf(out, sizeof(out), "%s/partners/acme/out", base);
+  const char *cfg[] = {"transport", "file", "inbound_dir", in, "outbound_dir", out, NULL};
+  struct env e;
+  env_open(&e, cfg);
+  struct stat st;
+  snprintf(probe, sizeof(probe), "%s/processing", in);
+  assert_int_equal(stat(probe, &st), 0);
+  assert_int_equal(stat(out, &st), 0);
+  env_close(&e);
+  char cmd[400];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_process_writes_the_document_atomically(void **s) {
   (void)s;
   char base[] = "/tmp/edi_x12_test_XXXXXX";
@@ -272,6 +292,7 @@ int main(void) {
       cmocka_unit_test(test_file_transport_claims_decodes_and_files_away),
       cmocka_unit_test(test_process_writes_the_document_atomically),
       cmocka_unit_test(test_wrong_partner_is_refused_with_ta1_006),
+      cmocka_unit_test(test_file_transport_creates_missing_nested_folders),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
