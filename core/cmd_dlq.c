@@ -16,7 +16,7 @@
 
 #include "commands.h"
 #include "dlq_ops.h"
-#include "fsutil.h"
+#include <dray-sdk/files.h>
 #include "msg_internal.h"
 #include "site_config.h"
 
@@ -59,7 +59,7 @@ static int run_offline(const struct dray__site *site, const struct dray__dlq_op 
 static int run_online(const struct dray__site *site, const struct dray__dlq_op *op) {
   char dir[4096], base[4200], tmp[4300], path[4300], id[27];
   snprintf(dir, sizeof dir, "%s/requests", site->data_dir);
-  if (dray__mkdirs(dir) != 0) {
+  if (dray_files_mkdirs(dir) != 0) {
     fprintf(stderr, "dray dlq: %s: %s\n", dir, strerror(errno));
     return 1;
   }
@@ -172,7 +172,7 @@ int dray__cmd_dlq(int argc, char **argv) {
   if (site) {
     char lock_path[4096];
     snprintf(lock_path, sizeof lock_path, "%s/dray.lock", site->data_dir);
-    dray__mkdirs(site->data_dir);
+    dray_files_mkdirs(site->data_dir);
     int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
       code = run_offline(site, &op);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fsutil.h"
+#include <dray-sdk/files.h>
 #include "http_listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,7 +43,7 @@ struct dray_instance *dray__instance_new(const char *site, const char *name,
 
 int dray__instance_create(struct dray_instance *inst, char *err,
                           size_t err_size) {
-  if (inst->data_dir && dray__mkdirs(inst->data_dir) != 0) {
+  if (inst->data_dir && dray_files_mkdirs(inst->data_dir) != 0) {
     snprintf(err, err_size, "instance %s: cannot create %s: %s", inst->name,
              inst->data_dir, strerror(errno));
     return -1;

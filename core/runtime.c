@@ -30,7 +30,7 @@
 #include "spool.h"
 #include "fault.h"
 #include "fault_io.h"
-#include "fsutil.h"
+#include <dray-sdk/files.h>
 #include "http_listener.h"
 #include "instance.h"
 #include "log.h"
@@ -511,7 +511,7 @@ static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) 
 static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
   struct dray__site *s = rt->site;
   char path[4096];
-  if (dray__mkdirs(s->data_dir) != 0) {
+  if (dray_files_mkdirs(s->data_dir) != 0) {
     snprintf(err, err_size, "data_dir %s: %s", s->data_dir, strerror(errno));
     return -1;
   }

@@ -26,6 +26,8 @@
 #include "x12_encode.h"
 #include "x12_file.h"
 
+#include <dray-sdk/files.h>
+
 #define PLUGIN_VERSION "0.1.0"
 
 static const char *const transports[] = {"none", "file", "as2", NULL};
@@ -406,11 +408,11 @@ static int edi_create(const struct dray_host *host, dray_instance *inst,
       host->set_error(inst, "transport file: set inbound_dir and/or outbound_dir");
       goto fail;
     }
-    if (st->inbound_dir && x12_file_prepare_inbound(st->inbound_dir) < 0) {
+    if (st->inbound_dir && dray_files_prepare_inbound(st->inbound_dir) < 0) {
       host->set_error(inst, "inbound_dir %s: %s", st->inbound_dir, strerror(errno));
       goto fail;
     }
-    if (st->outbound_dir && x12_file_prepare_dir(st->outbound_dir) < 0) {
+    if (st->outbound_dir && dray_files_mkdirs(st->outbound_dir) < 0) {
       host->set_error(inst, "outbound_dir %s: %s", st->outbound_dir,
                       strerror(errno));
       goto fail;
@@ -537,7 +539,7 @@ static dray_status edi_process(void *state, const dray_msg *msg) {
     const char *set = x12_encode_set_for_type(st->host->msg_type(msg));
     snprintf(name, sizeof(name), "%s-%s-%09ld.x12", set ? set : "x12",
              st->partner_id ? st->partner_id : "partner", isa13);
-    if (x12_file_write_atomic(st->outbound_dir, name, text, len) < 0) {
+    if (dray_files_write_atomic(st->outbound_dir, name, text, len, 1) < 0) {
       st->host->set_error(st->inst, "outbound_dir %s/%s: %s", st->outbound_dir,
                           name, strerror(errno));
       rc = DRAY_RETRY;
@@ -563,8 +565,8 @@ static void write_acks(struct edi_x12 *st, struct sink *s) {
     char name[96];
     snprintf(name, sizeof(name), "ack-%s-%09ld.x12",
              st->partner_id ? st->partner_id : "partner", s->ack_numbers[i]);
-    if (x12_file_write_atomic(st->outbound_dir, name, s->acks[i],
-                              strlen(s->acks[i])) < 0)
+    if (dray_files_write_atomic(st->outbound_dir, name, s->acks[i],
+                              strlen(s->acks[i]), 1) < 0)
       st->host->log(st->inst, DRAY_LOG_ERROR, "writing ack %s: %s", name,
                     strerror(errno));
   }
@@ -589,7 +591,7 @@ static dray_status edi_poll(void *state, int *worked) {
   if (x12_file_read(path, &data, &len) < 0) {
     char reason[512];
     snprintf(reason, sizeof(reason), "%s: cannot read: %s", name, strerror(errno));
-    x12_file_finish(st->inbound_dir, path, name, reason);
+    dray_files_finish(st->inbound_dir, path, name, reason);
     goto out;
   }
   struct sink s = {.st = st, .batch = NULL};
@@ -603,7 +605,7 @@ static dray_status edi_poll(void *state, int *worked) {
     rename(path, back);
     rc = DRAY_RETRY;
   } else {
-    x12_file_finish(st->inbound_dir, path, name,
+    dray_files_finish(st->inbound_dir, path, name,
                     r == 0 ? NULL : rep.first_error[0] ? rep.first_error
                                                        : "decode failed");
     if (r > 0)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <dray/dray.h>
+#include <dray-sdk/files.h>
 
 static const char *const formats[] = {"event", "body", NULL};
 
@@ -55,33 +56,12 @@ struct file_plugin {
   int body_format;
   int64_t stable_age_ms, max_bytes;
   int fsync;
-  char processing[PATH_MAX], done[PATH_MAX], failed[PATH_MAX];
+  char processing[PATH_MAX]; /* inbound/processing: claimed files */
   /* The file being emitted and how many of its messages were accepted:
    * after backpressure the next poll resumes there, not at the start. */
   char current[NAME_MAX + 1];
   size_t current_emitted;
 };
-
-/* mkdir -p: the operator names folders that may not exist yet. */
-static int ensure_dir(const char *path) {
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0750) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(tmp, 0750) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-static int fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
 
 static int file_create(const struct dray_host *host, dray_instance *inst,
                        void **state) {
@@ -107,15 +87,12 @@ static int file_create(const struct dray_host *host, dray_instance *inst,
   }
   if (fp->inbound) {
     snprintf(fp->processing, sizeof fp->processing, "%s/processing", fp->inbound);
-    snprintf(fp->done, sizeof fp->done, "%s/done", fp->inbound);
-    snprintf(fp->failed, sizeof fp->failed, "%s/failed", fp->inbound);
-    if (ensure_dir(fp->inbound) || ensure_dir(fp->processing) ||
-        ensure_dir(fp->done) || ensure_dir(fp->failed)) {
+    if (dray_files_prepare_inbound(fp->inbound) != 0) {
       host->set_error(inst, "inbound_dir %s: %s", fp->inbound, strerror(errno));
       goto fail;
     }
   }
-  if (fp->outbound && ensure_dir(fp->outbound) != 0) {
+  if (fp->outbound && dray_files_mkdirs(fp->outbound) != 0) {
     host->set_error(inst, "outbound_dir %s: %s", fp->outbound, strerror(errno));
     goto fail;
   }
@@ -146,27 +123,17 @@ static void line_col(const char *text, size_t offset, size_t *line, size_t *col)
 /* Moves a claimed file to done/ or failed/ (with NAME.error). */
 static void finish_file(struct file_plugin *fp, const char *name,
                         const char *error) {
-  char from[PATH_MAX], to[PATH_MAX];
+  char from[PATH_MAX];
   snprintf(from, sizeof from, "%s/%s", fp->processing, name);
-  snprintf(to, sizeof to, "%s/%s", error ? fp->failed : fp->done, name);
   if (error) {
-    char reason[PATH_MAX];
-    snprintf(reason, sizeof reason, "%s/%s.error", fp->failed, name);
-    FILE *f = fopen(reason, "w");
-    if (f) {
-      fprintf(f, "%s\n", error);
-      fclose(f);
-    }
     fp->host->log(fp->inst, DRAY_LOG_ERROR, "%s moved to failed/: %s", name, error);
     fp->host->counter_add(fp->inst, "files_failed", 1);
   } else {
     fp->host->counter_add(fp->inst, "files_done", 1);
   }
-  if (rename(from, to) != 0)
-    fp->host->log(fp->inst, DRAY_LOG_ERROR, "cannot move %s to %s: %s", from, to,
-                  strerror(errno));
-  fsync_dir(fp->processing);
-  fsync_dir(error ? fp->failed : fp->done);
+  if (dray_files_finish(fp->inbound, from, name, error) != 0)
+    fp->host->log(fp->inst, DRAY_LOG_ERROR, "cannot move %s to %s/: %s", from,
+                  error ? "failed" : "done", strerror(errno));
 }
 
 /* Parses a whole file into messages (all or nothing). Returns the count,
@@ -404,34 +371,10 @@ static dray_status file_poll(void *state, int *worked) {
 
 static dray_status write_durably(struct file_plugin *fp, const char *final_name,
                                  const char *data, size_t len) {
-  char tmp[PATH_MAX], dst[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", fp->outbound, final_name);
-  snprintf(dst, sizeof dst, "%s/%s", fp->outbound, final_name);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) goto io_error;
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = write(fd, data + off, len - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      close(fd);
-      unlink(tmp);
-      goto io_error;
-    }
-    off += (size_t)n;
-  }
-  if ((fp->fsync && fsync(fd) != 0) || close(fd) != 0) {
-    unlink(tmp);
-    goto io_error;
-  }
-  if (rename(tmp, dst) != 0) {
-    unlink(tmp);
-    goto io_error;
-  }
-  if (fp->fsync && fsync_dir(fp->outbound) != 0) goto io_error;
-  return DRAY_OK;
-io_error:
-  fp->host->set_error(fp->inst, "writing %s: %s", dst, strerror(errno));
+  if (dray_files_write_atomic(fp->outbound, final_name, data, len, fp->fsync) == 0)
+    return DRAY_OK;
+  fp->host->set_error(fp->inst, "writing %s/%s: %s", fp->outbound, final_name,
+                      strerror(errno));
   return DRAY_RETRY; /* disk full or similar: the core retries */
 }
 

@@ -24,39 +24,18 @@
 
 #include "sap_idoc_plugin.h"
 
-static int ensure_dir(const char *path) {
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0750) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(tmp, 0750) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-static int fsync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
+#include <dray-sdk/files.h>
 
 int sap_file_init(struct sap_idoc *s) {
   if (s->inbound_dir) {
     snprintf(s->processing, sizeof s->processing, "%s/processing", s->inbound_dir);
-    snprintf(s->done, sizeof s->done, "%s/done", s->inbound_dir);
-    snprintf(s->failed, sizeof s->failed, "%s/failed", s->inbound_dir);
-    if (ensure_dir(s->inbound_dir) || ensure_dir(s->processing) ||
-        ensure_dir(s->done) || ensure_dir(s->failed)) {
+    if (dray_files_prepare_inbound(s->inbound_dir) != 0) {
       s->host->set_error(s->inst, "inbound_dir %s: %s", s->inbound_dir,
                          strerror(errno));
       return -1;
     }
   }
-  if (s->outbound_dir && ensure_dir(s->outbound_dir)) {
+  if (s->outbound_dir && dray_files_mkdirs(s->outbound_dir)) {
     s->host->set_error(s->inst, "outbound_dir %s: %s", s->outbound_dir,
                        strerror(errno));
     return -1;
@@ -104,24 +83,13 @@ static int read_all(const char *path, char **data, size_t *len) {
   return 0;
 }
 
-static void move_to(struct sap_idoc *s, const char *dir, const char *name,
-                    const char *why) {
-  char from[PATH_MAX + NAME_MAX + 2], to[PATH_MAX + NAME_MAX + 2];
+/* Files a claimed file away: done/, or failed/ beside NAME.error. */
+static void move_to(struct sap_idoc *s, const char *name, const char *why) {
+  char from[PATH_MAX + NAME_MAX + 2];
   snprintf(from, sizeof from, "%s/%s", s->processing, name);
-  snprintf(to, sizeof to, "%s/%s", dir, name);
-  if (rename(from, to) != 0)
-    s->host->log(s->inst, DRAY_LOG_ERROR, "cannot move %s to %s: %s", from,
-                 dir, strerror(errno));
-  if (why) {
-    char ep[PATH_MAX + NAME_MAX + 10];
-    snprintf(ep, sizeof ep, "%s/%s.error", dir, name);
-    FILE *f = fopen(ep, "w");
-    if (f) {
-      fprintf(f, "%s\n", why);
-      fclose(f);
-    }
-  }
-  fsync_dir(dir);
+  if (dray_files_finish(s->inbound_dir, from, name, why) != 0)
+    s->host->log(s->inst, DRAY_LOG_ERROR, "cannot move %s to %s/: %s", from,
+                 why ? "failed" : "done", strerror(errno));
 }
 
 static int collect(void *ctx, dray_msg **msg) {
@@ -149,7 +117,7 @@ static int emit_pending(struct sap_idoc *s) {
   free(s->pending);
   s->pending = NULL;
   s->npending = s->pending_next = 0;
-  move_to(s, s->done, s->current, NULL);
+  move_to(s, s->current, NULL);
   s->current[0] = 0;
   return 1;
 }
@@ -214,7 +182,7 @@ dray_status sap_file_poll(struct sap_idoc *s, int *worked) {
   if (read_all(path, &data, &len) != 0) {
     char why[300];
     snprintf(why, sizeof why, "%s: cannot read: %s", name, strerror(errno));
-    move_to(s, s->failed, name, why);
+    move_to(s, name, why);
     s->current[0] = 0;
     return DRAY_OK;
   }
@@ -230,7 +198,7 @@ dray_status sap_file_poll(struct sap_idoc *s, int *worked) {
     /* the whole file is refused: nothing of it is emitted */
     drop_pending(s);
     s->host->log(s->inst, DRAY_LOG_WARN, "%s moved to failed/: %s", name, why);
-    move_to(s, s->failed, name, why[0] ? why : "rejected");
+    move_to(s, name, why[0] ? why : "rejected");
     s->current[0] = 0;
     return DRAY_OK;
   }
@@ -245,32 +213,10 @@ dray_status sap_file_write(struct sap_idoc *s, const char *data, size_t len,
     return DRAY_FATAL;
   }
   const char *ext = s->format_xml ? "xml" : "idoc";
-  char tmp[PATH_MAX], fin[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s/.tmp-%s.%s", s->outbound_dir, stem, ext);
-  snprintf(fin, sizeof fin, "%s/%s.%s", s->outbound_dir, stem, ext);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-  if (fd < 0) goto io;
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = write(fd, data + off, len - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      close(fd);
-      goto io;
-    }
-    off += (size_t)n;
-  }
-  if (fsync(fd) != 0) {
-    close(fd);
-    goto io;
-  }
-  close(fd);
-  if (rename(tmp, fin) != 0) goto io;
-  fsync_dir(s->outbound_dir);
-  return DRAY_OK;
-io:
-  s->host->set_error(s->inst, "%s: %s", fin, strerror(errno));
+  char name[NAME_MAX + 1];
+  snprintf(name, sizeof name, "%s.%s", stem, ext);
+  if (dray_files_write_atomic(s->outbound_dir, name, data, len, 1) == 0) return DRAY_OK;
+  s->host->set_error(s->inst, "%s/%s: %s", s->outbound_dir, name, strerror(errno));
   s->host->set_retry_after(s->inst, 1000);
-  unlink(tmp);
   return DRAY_RETRY;
 }

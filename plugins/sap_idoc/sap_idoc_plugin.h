@@ -28,7 +28,7 @@ struct sap_idoc {
 
   const char *inbound_dir, *outbound_dir;
   int64_t stable_age_ms;
-  char processing[PATH_MAX], done[PATH_MAX], failed[PATH_MAX];
+  char processing[PATH_MAX]; /* inbound_dir/processing: claimed files */
   /* messages of the file being emitted, resumed after backpressure */
   dray_msg **pending;
   size_t npending, pending_next;
