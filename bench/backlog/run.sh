@@ -95,8 +95,8 @@ wait_file() { # FILE WHAT: waits while dray lives; samples the journal size
       exit 1
     fi
     local j
-    j=$(du -sk "$tmp/data/journal" 2>/dev/null | awk '{ print $1 }')
-    [ -n "$j" ] && [ "$j" -gt "$journal_max" ] && journal_max=$j
+    j=$(du -sk "$tmp/data/journal" 2>/dev/null | awk '{ print $1 }' || true)
+    if [ -n "$j" ] && [ "$j" -gt "$journal_max" ]; then journal_max=$j; fi
     sleep 0.5
   done
 }
@@ -105,7 +105,7 @@ t_filled=$(now_ns)
 [ "$(value status "$tmp/gen.result")" = ok ] || { echo "run.sh: generator: $(cat "$tmp/gen.result")" >&2; exit 1; }
 sleep 1
 j=$(du -sk "$tmp/data/journal" | awk '{ print $1 }')
-[ "$j" -gt "$journal_max" ] && journal_max=$j
+if [ "$j" -gt "$journal_max" ]; then journal_max=$j; fi
 fill_hwm=$(hwm_kb)
 rm -f "$tmp/hold"
 wait_file "$tmp/sink.result" "the drain"
