@@ -191,8 +191,10 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
                            int queue, struct prepared *p) {
   const struct dray_host *host = dray__host_table();
   char why[512];
-  memset(p, 0, sizeof *p);
-  p->msg = msg;
+  p->msg = msg; /* the destination arrays are filled as far as count says */
+  p->count = 0;
+  p->durable = p->queued = 0;
+  p->seq = 0;
   if (dray__msg_check_envelope(msg, why, sizeof why) != 0) {
     host->set_error(from, "emit: invalid envelope: %s", why);
     dray__metric_add(from->name, "emit_rejected", 1);
@@ -260,32 +262,32 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
 static dray_status journal_append(struct dray__runtime *rt, struct dray_instance *from,
                                   struct prepared *ps, size_t n) {
   const struct dray_host *host = dray__host_table();
-  struct dray__spool_rec *recs = calloc(n, sizeof *recs);
-  dray_buf *bufs = calloc(n, sizeof *bufs);
-  uint64_t *seqs = calloc(n, sizeof *seqs);
-  size_t *which = calloc(n, sizeof *which);
-  size_t m = 0;
-  int rc = recs && bufs && seqs && which ? 0 : -ENOMEM;
+  /* All records in one buffer, each about its body plus the attributes:
+   * one allocation per batch, not one per message. */
+  struct dray__spool_rec *recs = malloc(n * (sizeof *recs + sizeof(uint64_t) + sizeof(size_t)));
+  uint64_t *seqs = recs ? (uint64_t *)(recs + n) : NULL;
+  size_t *which = recs ? (size_t *)(seqs + n) : NULL;
+  size_t m = 0, estimate = 0;
+  dray_buf all;
+  dray__buf_init(&all);
+  for (size_t i = 0; i < n; i++)
+    if (ps[i].count && ps[i].durable) estimate += ps[i].msg->body_len + 512;
+  int rc = recs && dray__buf_reserve(&all, estimate ? estimate : 1) == 0 ? 0 : -ENOMEM;
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (!ps[i].count || !ps[i].durable) continue;
-    dray__buf_init(&bufs[m]);
-    /* one allocation: the record is about the body plus the attributes */
-    if (dray__buf_reserve(&bufs[m], ps[i].msg->body_len + 512) != 0 ||
-        dray__journal_encode(&bufs[m], from->name, NULL, 0,
+    size_t at = all.len;
+    if (dray__journal_encode(&all, from->name, NULL, 0,
                              ps[i].queued ? DRAY__JOURNAL_QUEUED : 0, ps[i].msg) != 0)
       rc = -ENOMEM;
-    recs[m] = (struct dray__spool_rec){bufs[m].data, (uint32_t)bufs[m].len};
+    recs[m] = (struct dray__spool_rec){(const void *)at, (uint32_t)(all.len - at)};
     which[m++] = i;
   }
+  for (size_t k = 0; k < m && rc == 0; k++) /* offsets to addresses once `all` stopped growing */
+    recs[k].data = all.data + (size_t)recs[k].data;
   if (rc == 0 && m) rc = dray__spool_append_many(rt->journal, recs, m, seqs);
-  for (size_t k = 0; k < m; k++) {
-    if (rc == 0) ps[which[k]].seq = seqs[k];
-    if (bufs) dray__buf_release(&bufs[k]);
-  }
+  for (size_t k = 0; k < m && rc == 0; k++) ps[which[k]].seq = seqs[k];
+  dray__buf_release(&all);
   free(recs);
-  free(bufs);
-  free(seqs);
-  free(which);
   if (rc == 0) return DRAY_OK;
   for (size_t i = 0; i < n; i++) unreserve(rt, &ps[i]);
   if (rc == -EAGAIN || rc == -ENOMEM) {
@@ -307,9 +309,63 @@ static dray_status journal_append(struct dray__runtime *rt, struct dray_instance
   return DRAY_RETRY;
 }
 
-/* Hands a prepared (and, if durable, journaled) message to its lanes, or
- * to the backlog the feeder delivers from the journal. */
-static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p) {
+/* Deliveries on their way to the lanes of one accept call, gathered per
+ * lane so a batch takes one lane message per lane (in order) instead of
+ * one per message. */
+struct bundles {
+  size_t used, cap; /* cap: deliveries per bundle, at most DRAY__LANE_BUNDLE */
+  struct {
+    struct dray__pipeline *pl;
+    unsigned lane;
+    size_t n;
+    struct dray__delivery **ds; /* cap slots in store */
+  } b[8];
+  struct dray__delivery *store[];
+};
+
+/* Sized for a batch of count: a single emit does not pay for 256 slots. */
+static struct bundles *bundles_new(size_t count) {
+  size_t cap = count < 1 ? 1 : count > DRAY__LANE_BUNDLE ? DRAY__LANE_BUNDLE : count;
+  struct bundles *bs = malloc(sizeof *bs + 8 * cap * sizeof bs->store[0]);
+  if (!bs) return NULL;
+  bs->used = 0;
+  bs->cap = cap;
+  for (size_t i = 0; i < 8; i++) bs->b[i].ds = bs->store + i * cap;
+  return bs;
+}
+
+static void bundles_flush(struct bundles *bs) {
+  for (size_t i = 0; i < bs->used; i++)
+    dray__pipeline_push_many(bs->b[i].pl, bs->b[i].lane, bs->b[i].ds, bs->b[i].n);
+  bs->used = 0;
+}
+
+static void bundles_add(struct bundles *bs, struct dray__pipeline *pl, unsigned lane,
+                        struct dray__delivery *d) {
+  size_t i = 0;
+  while (i < bs->used && (bs->b[i].pl != pl || bs->b[i].lane != lane)) i++;
+  if (i == 8) {
+    bundles_flush(bs);
+    i = 0;
+  }
+  if (i == bs->used) {
+    bs->b[i].pl = pl;
+    bs->b[i].lane = lane;
+    bs->b[i].n = 0;
+    bs->used++;
+  }
+  bs->b[i].ds[bs->b[i].n++] = d;
+  if (bs->b[i].n == bs->cap) {
+    dray__pipeline_push_many(pl, lane, bs->b[i].ds, bs->b[i].n);
+    bs->b[i].n = 0;
+  }
+}
+
+/* Hands a prepared (and, if durable, journaled) message to its lanes (via
+ * bs; the caller flushes), or to the backlog the feeder delivers from the
+ * journal. */
+static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p,
+                   struct bundles *bs) {
   if (p->count && p->queued) {
     if (!p->msg->minted_id)
       dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
@@ -331,7 +387,7 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
     d->ctx = rt;
     atomic_init(&d->remaining, (int)p->count);
     for (size_t k = 0; k < p->count; k++)
-      dray__pipeline_push(rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
+      bundles_add(bs, rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
     if (!p->msg->minted_id)
       dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
                        dray__msg_header(p->msg, "id"), mono_now_ms());
@@ -341,11 +397,16 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
 
 dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
                                        dray_msg **msgs, size_t count, size_t *accepted) {
-  struct prepared *ps = calloc(count ? count : 1, sizeof *ps);
+  struct prepared *ps = malloc((count ? count : 1) * sizeof *ps);
+  struct bundles *bs = bundles_new(count);
   dray_status st = DRAY_OK;
   size_t n = 0;
   *accepted = 0;
-  if (!ps) return DRAY_RETRY;
+  if (!ps || !bs) {
+    free(ps);
+    free(bs);
+    return DRAY_RETRY;
+  }
   pthread_rwlock_rdlock(&rt->route_lock);
   /* Everything up to the first refusal goes in, in order: once one
    * message of the batch waits in the journal, the later ones do too. */
@@ -356,10 +417,11 @@ dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_ins
   int queued = 0;
   if (jst == DRAY_OK) {
     for (size_t i = 0; i < n; i++) {
-      commit(rt, from, &ps[i]);
+      commit(rt, from, &ps[i], bs);
       queued |= ps[i].count && ps[i].queued;
       dray__msg_free(&msgs[i]); /* the emitter's reference */
     }
+    bundles_flush(bs);
     *accepted = n;
   } else {
     st = jst;
@@ -373,6 +435,7 @@ dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_ins
   }
   pthread_rwlock_unlock(&rt->route_lock);
   free(ps);
+  free(bs);
   return st;
 }
 
