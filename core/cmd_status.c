@@ -76,11 +76,11 @@ int dray__cmd_status(int argc, char **argv) {
     }
     struct json_object *j;
     if (json_object_object_get_ex(root, "journal", &j))
-      printf("\njournal: %lld records unreleased (%lld bytes)%s; %lld queued in it since start\n",
+      printf("\njournal: %lld records unreleased (%lld bytes); backlog for %d destination(s); "
+             "%lld messages queued in it since start\n",
              (long long)json_object_get_int64(json_object_object_get(j, "records")),
              (long long)json_object_get_int64(json_object_object_get(j, "bytes")),
-             json_object_get_boolean(json_object_object_get(j, "backlog"))
-                 ? ", backlog being delivered" : "",
+             json_object_get_int(json_object_object_get(j, "backlog_destinations")),
              (long long)json_object_get_int64(json_object_object_get(j, "queued_total")));
   }
   json_object_put(root);

@@ -196,7 +196,9 @@ struct attempt_state {
 };
 
 static void retry_key(const struct dray__delivery *d, char *key, size_t size) {
-  snprintf(key, size, "retry/%llu", (unsigned long long)d->seq);
+  /* backlog spools number their records on their own */
+  snprintf(key, size, d->backlog ? "retry/backlog/%llu" : "retry/%llu",
+           (unsigned long long)d->seq);
 }
 
 static void attempt_load(struct dray__pipeline *pl, const struct dray__delivery *d,

@@ -30,9 +30,13 @@ struct dray_instance;
  * it. `seq` is its journal record (0: memory class, not journaled). When
  * the last destination is finished with it (delivered or dead-lettered),
  * `finished` runs: the runtime releases the journal record. */
+struct dray__spool;
+
 struct dray__delivery {
   dray_msg *msg;
   uint64_t seq;
+  struct dray__spool *spool; /* holds record seq: the ingress journal, or ... */
+  int backlog;               /* ... 1: the destination's backlog spool */
   int replayed; /* from the journal after a restart: retry state may exist */
   atomic_int remaining;
   atomic_int abandoned; /* a destination never finished: keep the record */

@@ -24,6 +24,7 @@
 #include <zmq.h>
 
 #include "dedupe.h"
+#include "feeder.h"
 #include "dlq.h"
 #include "dlq_ops.h"
 #include "journal.h"
@@ -59,16 +60,15 @@ struct dray__runtime {
   pthread_mutex_t dlq_lock;
   int lock_fd;          /* flock on DATA_DIR/dray.lock: one runtime per data_dir */
   atomic_int journal_failed; /* an fsync failed: stop acking, exit non-zero */
-  /* The backlog: durable messages that wait in the journal instead of the
-   * lanes (see feeder_main). While it is on, every durable message joins
-   * it, so none overtakes an earlier one of its partition. */
-  atomic_int backlog_on;
+  /* Per destination (by instance index, NULL for pure sources): its
+   * backlog in the journal (feeder.h). */
+  struct dray__feeder **feeders;
   struct dray__spool_stats at_open; /* the journal before any source started */
+  uint64_t spool_cap;               /* max_disk_bytes of the journal and each backlog */
   atomic_uint_least64_t backlog_queued; /* messages queued in the journal so far */
-  pthread_mutex_t feed_mu;
-  pthread_cond_t feed_cv;
-  pthread_t feeder_thread;
-  int feeder_thread_running;
+  atomic_int replaying;                 /* the start-up replay runs */
+  pthread_t replay_thread;
+  int replay_thread_running;
   atomic_int stopping;
 };
 
@@ -92,7 +92,14 @@ void dray__runtime_journal_status(struct dray__runtime *rt, struct dray__journal
   out->records = st.records;
   out->bytes = st.bytes;
   out->queued_total = atomic_load(&rt->backlog_queued);
-  out->backlog = atomic_load(&rt->backlog_on);
+  out->backlog = 0;
+  for (size_t i = 0; rt->feeders && i < rt->instance_count; i++) {
+    if (!rt->feeders[i]) continue;
+    out->backlog += dray__feeder_backlog(rt->feeders[i]);
+    dray__spool_stats(dray__feeder_spool(rt->feeders[i]), &st);
+    out->records += st.records;
+    out->bytes += st.bytes;
+  }
 }
 
 int dray__runtime_stopping(struct dray__runtime *rt) {
@@ -127,11 +134,11 @@ static long find_instance(struct dray__runtime *rt, const char *name) {
 /* --- deliveries, journal and dead letters ---------------------------------- */
 
 /* Every destination is done with the message (delivered or dead-lettered):
- * its journal record is released. */
+ * its record is released (in the ingress journal or a backlog spool). */
 static void delivery_finished(struct dray__delivery *d, void *ctx) {
-  struct dray__runtime *rt = ctx;
+  (void)ctx;
   DRAY_FAULT_POINT("runtime.before_release");
-  if (d->seq && dray__spool_release(rt->journal, d->seq) != 0)
+  if (d->seq && dray__spool_release(d->spool, d->seq) != 0)
     dray__error("journal release of record %llu failed", (unsigned long long)d->seq);
 }
 
@@ -162,17 +169,23 @@ static int store_dead_letter(void *ctx, struct dray_instance *dest, const dray_m
 struct prepared {
   dray_msg *msg;
   size_t dests[64];
-  unsigned lanes[64];
-  size_t count; /* 0: finished already (duplicate or unrouted) */
+  unsigned lanes[64]; /* for the destinations not queued */
+  size_t count;       /* 0: finished already (duplicate or unrouted) */
+  uint64_t queued;    /* bit k: dests[k] gets it through its backlog in the journal */
   int durable;
-  int queued; /* durable, no lane slots taken: joins the backlog in the journal */
-  uint64_t seq;
+  uint64_t seq;       /* the journal record of the part handed to the lanes */
 };
 
+static int is_queued(const struct prepared *p, size_t k) { return (p->queued >> k) & 1; }
+
+static size_t direct_count(const struct prepared *p) {
+  return p->count - (size_t)__builtin_popcountll(p->queued);
+}
+
 static void unreserve(struct dray__runtime *rt, struct prepared *p) {
-  if (p->queued) return;
   for (size_t k = 0; k < p->count; k++)
-    dray__pipeline_unreserve(rt->instances[p->dests[k]]->pipeline, p->lanes[k]);
+    if (!is_queued(p, k))
+      dray__pipeline_unreserve(rt->instances[p->dests[k]]->pipeline, p->lanes[k]);
 }
 
 static int64_t mono_now_ms(void) {
@@ -182,18 +195,20 @@ static int64_t mono_now_ms(void) {
 }
 
 /* Checks, de-duplicates, keys, routes and admits one message (route_lock
- * held for reading). DRAY_OK with p->count destinations reserved (0 when
- * there is nothing to deliver), or, for a durable message (p->queued),
- * none reserved: it will wait in the journal, because a lane is full, a
- * backlog exists, or `queue` (an earlier message of the batch waits).
- * Anything else refuses the message with the error set. */
+ * held for reading). DRAY_OK with p->count destinations (0 when there is
+ * nothing to deliver), each reserved on its lane or, for a durable message,
+ * queued (bit in p->queued): it will wait in the journal for that
+ * destination, because its lane is full, it has a backlog, or queue[dest]
+ * says an earlier message of the batch waits there. Anything else refuses
+ * the message with the error set. */
 static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from, dray_msg *msg,
-                           int queue, struct prepared *p) {
+                           const unsigned char *queue, struct prepared *p) {
   const struct dray_host *host = dray__host_table();
   char why[512];
   p->msg = msg; /* the destination arrays are filled as far as count says */
   p->count = 0;
-  p->durable = p->queued = 0;
+  p->queued = 0;
+  p->durable = 0;
   p->seq = 0;
   if (dray__msg_check_envelope(msg, why, sizeof why) != 0) {
     host->set_error(from, "emit: invalid envelope: %s", why);
@@ -227,26 +242,26 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
               dray__msg_header(msg, "id"), type);
     return DRAY_OK;
   }
-  /* A durable message joins the backlog while there is one, so it cannot
-   * overtake an earlier message of its partition. */
-  if (p->durable && (queue || atomic_load(&rt->backlog_on))) {
-    p->queued = 1;
-    return DRAY_OK;
-  }
-  /* Admission to every destination, or to none. */
   for (size_t k = 0; k < p->count; k++) {
-    struct dray__pipeline *pl = rt->instances[p->dests[k]]->pipeline;
+    size_t d = p->dests[k];
+    struct dray__pipeline *pl = rt->instances[d]->pipeline;
+    /* A durable message joins its destination's backlog while there is
+     * one, so it cannot overtake an earlier message of its partition. */
+    if (p->durable && (queue[d] || dray__feeder_backlog(rt->feeders[d]))) {
+      p->queued |= 1ull << k;
+      continue;
+    }
     p->lanes[k] = dray__pipeline_lane_for(pl, msg);
-    if (dray__pipeline_reserve(pl, p->lanes[k]) != 0) {
+    if (dray__pipeline_reserve(pl, p->lanes[k]) == 0) continue;
+    if (p->durable) { /* waits in the journal: the disk cap is the limit */
+      p->queued |= 1ull << k;
+      continue;
+    }
+    /* the memory class: admission to every destination, or to none */
+    {
       size_t full = p->dests[k];
-      size_t count = p->count;
       p->count = k;
       unreserve(rt, p);
-      if (p->durable) { /* waits in the journal: the disk cap is the limit */
-        p->count = count;
-        p->queued = 1;
-        return DRAY_OK;
-      }
       p->count = 0;
       host->set_error(from, "destination %s is full (backpressure)", rt->instances[full]->name);
       dray__metric_add(from->name, "backpressure", 1);
@@ -256,38 +271,110 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
   return DRAY_OK;
 }
 
-/* Makes the journal records of the prepared messages durable in one group
- * commit. On failure every reservation is returned and the status says
- * what the sources hear. */
-static dray_status journal_append(struct dray__runtime *rt, struct dray_instance *from,
-                                  struct prepared *ps, size_t n) {
-  const struct dray_host *host = dray__host_table();
-  /* All records in one buffer, each about its body plus the attributes:
-   * one allocation per batch, not one per message. */
-  struct dray__spool_rec *recs = malloc(n * (sizeof *recs + sizeof(uint64_t) + sizeof(size_t)));
-  uint64_t *seqs = recs ? (uint64_t *)(recs + n) : NULL;
-  size_t *which = recs ? (size_t *)(seqs + n) : NULL;
-  size_t m = 0, estimate = 0;
-  dray_buf all;
-  dray__buf_init(&all);
-  for (size_t i = 0; i < n; i++)
-    if (ps[i].count && ps[i].durable) estimate += ps[i].msg->body_len + 512;
-  int rc = recs && dray__buf_reserve(&all, estimate ? estimate : 1) == 0 ? 0 : -ENOMEM;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    if (!ps[i].count || !ps[i].durable) continue;
-    size_t at = all.len;
-    if (dray__journal_encode(&all, from->name, NULL, 0,
-                             ps[i].queued ? DRAY__JOURNAL_QUEUED : 0, ps[i].msg) != 0)
-      rc = -ENOMEM;
-    recs[m] = (struct dray__spool_rec){(const void *)at, (uint32_t)(all.len - at)};
-    which[m++] = i;
+/* Records of a batch in one buffer, each about its body plus the
+ * attributes: one allocation per batch, not one per message. */
+struct records {
+  dray_buf buf;
+  struct dray__spool_rec *recs;
+  size_t count;
+};
+
+static int records_init(struct records *r, size_t max, size_t bytes) {
+  dray__buf_init(&r->buf);
+  r->count = 0;
+  r->recs = malloc((max ? max : 1) * sizeof *r->recs);
+  return r->recs && dray__buf_reserve(&r->buf, bytes ? bytes : 1) == 0 ? 0 : -ENOMEM;
+}
+
+static int records_add(struct records *r, const char *source, const char *const *dests,
+                       size_t dest_count, const dray_msg *msg) {
+  size_t at = r->buf.len;
+  if (dray__journal_encode(&r->buf, source, dests, dest_count, msg) != 0) return -ENOMEM;
+  /* an offset until the buffer stops growing: see records_seal */
+  r->recs[r->count++] = (struct dray__spool_rec){(const void *)at, (uint32_t)(r->buf.len - at)};
+  return 0;
+}
+
+static void records_seal(struct records *r) {
+  for (size_t k = 0; k < r->count; k++) r->recs[k].data = r->buf.data + (size_t)r->recs[k].data;
+}
+
+static void records_release(struct records *r) {
+  dray__buf_release(&r->buf);
+  free(r->recs);
+}
+
+/* The part of a message handed to the lanes, in the ingress journal. It
+ * names its destinations only when some are queued instead, so a replay
+ * does not route it to those again. */
+static int add_direct(struct dray__runtime *rt, struct records *r, const char *source,
+                      const struct prepared *p) {
+  const char *names[64];
+  size_t named = 0;
+  for (size_t k = 0; p->queued && k < p->count; k++)
+    if (!is_queued(p, k)) names[named++] = rt->instances[p->dests[k]]->name;
+  return records_add(r, source, names, named, p->msg);
+}
+
+/* Appends the batch's queued messages to each destination's backlog
+ * spool (queue[d] set), before anything goes into the journal: a failure
+ * then refuses the batch with nothing handed to the lanes (records already
+ * in another destination's backlog are delivered there, and again if the
+ * source retries: at least once). */
+static int append_backlogs(struct dray__runtime *rt, struct dray_instance *from,
+                           struct prepared *ps, size_t n, const unsigned char *queue) {
+  for (size_t d = 0; d < rt->instance_count; d++) {
+    if (!queue[d]) continue;
+    const char *name = rt->instances[d]->name;
+    size_t max = 0, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < ps[i].count; k++)
+        if (ps[i].dests[k] == d && is_queued(&ps[i], k)) {
+          max++;
+          bytes += ps[i].msg->body_len + 512;
+        }
+    struct records r;
+    int rc = records_init(&r, max, bytes);
+    for (size_t i = 0; i < n && rc == 0; i++)
+      for (size_t k = 0; k < ps[i].count && rc == 0; k++)
+        if (ps[i].dests[k] == d && is_queued(&ps[i], k))
+          rc = records_add(&r, from->name, &name, 1, ps[i].msg);
+    if (rc == 0) {
+      records_seal(&r);
+      rc = dray__feeder_append(rt->feeders[d], r.recs, r.count);
+    }
+    records_release(&r);
+    if (rc != 0) return rc;
   }
-  for (size_t k = 0; k < m && rc == 0; k++) /* offsets to addresses once `all` stopped growing */
-    recs[k].data = all.data + (size_t)recs[k].data;
-  if (rc == 0 && m) rc = dray__spool_append_many(rt->journal, recs, m, seqs);
-  for (size_t k = 0; k < m && rc == 0; k++) ps[which[k]].seq = seqs[k];
-  dray__buf_release(&all);
-  free(recs);
+  return 0;
+}
+
+/* Makes the records of the prepared messages durable: the backlogs' (see
+ * append_backlogs), then the journal's in one group commit. On failure
+ * every reservation is returned and the status says what the sources
+ * hear. */
+static dray_status journal_append(struct dray__runtime *rt, struct dray_instance *from,
+                                  struct prepared *ps, size_t n, const unsigned char *queue) {
+  const struct dray_host *host = dray__host_table();
+  size_t total = 0, bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    if (ps[i].count && ps[i].durable && direct_count(&ps[i])) {
+      total++;
+      bytes += ps[i].msg->body_len + 512;
+    }
+  uint64_t *seqs = malloc((total ? total : 1) * sizeof *seqs);
+  struct records r;
+  int rc = records_init(&r, total, bytes) == 0 && seqs ? 0 : -ENOMEM;
+  if (rc == 0) rc = append_backlogs(rt, from, ps, n, queue);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (ps[i].count && ps[i].durable && direct_count(&ps[i]))
+      rc = add_direct(rt, &r, from->name, &ps[i]);
+  records_seal(&r);
+  if (rc == 0 && r.count) rc = dray__spool_append_many(rt->journal, r.recs, r.count, seqs);
+  for (size_t i = 0, k = 0; i < n && rc == 0; i++)
+    if (ps[i].count && ps[i].durable && direct_count(&ps[i])) ps[i].seq = seqs[k++];
+  records_release(&r);
+  free(seqs);
   if (rc == 0) return DRAY_OK;
   for (size_t i = 0; i < n; i++) unreserve(rt, &ps[i]);
   if (rc == -EAGAIN || rc == -ENOMEM) {
@@ -367,12 +454,14 @@ static void bundles_add(struct bundles *bs, struct dray__pipeline *pl, unsigned 
 static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p,
                    struct bundles *bs) {
   if (p->count && p->queued) {
-    if (!p->msg->minted_id)
-      dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
-                       dray__msg_header(p->msg, "id"), mono_now_ms());
     dray__metric_add(from->name, "queued_in_journal", 1);
     atomic_fetch_add(&rt->backlog_queued, 1);
-  } else if (p->count) {
+  }
+  size_t direct = direct_count(p);
+  if (p->count && !direct && !p->msg->minted_id)
+    dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
+                     dray__msg_header(p->msg, "id"), mono_now_ms());
+  if (direct) {
     DRAY_FAULT_POINT("runtime.after_journal_append");
     struct dray__delivery *d = calloc(1, sizeof *d);
     if (!d) { /* a durable record is delivered after a restart */
@@ -383,11 +472,12 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
     }
     d->msg = dray__msg_ref(p->msg);
     d->seq = p->seq;
+    d->spool = rt->journal;
     d->finished = delivery_finished;
     d->ctx = rt;
-    atomic_init(&d->remaining, (int)p->count);
+    atomic_init(&d->remaining, (int)direct);
     for (size_t k = 0; k < p->count; k++)
-      bundles_add(bs, rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
+      if (!is_queued(p, k)) bundles_add(bs, rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
     if (!p->msg->minted_id)
       dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
                        dray__msg_header(p->msg, "id"), mono_now_ms());
@@ -399,43 +489,45 @@ dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_ins
                                        dray_msg **msgs, size_t count, size_t *accepted) {
   struct prepared *ps = malloc((count ? count : 1) * sizeof *ps);
   struct bundles *bs = bundles_new(count);
+  /* per destination: an earlier message of this batch was queued for it */
+  unsigned char *queue = calloc(rt->instance_count + 1, 1);
   dray_status st = DRAY_OK;
   size_t n = 0;
   *accepted = 0;
-  if (!ps || !bs) {
+  if (!ps || !bs || !queue) {
     free(ps);
     free(bs);
+    free(queue);
     return DRAY_RETRY;
   }
   pthread_rwlock_rdlock(&rt->route_lock);
-  /* Everything up to the first refusal goes in, in order: once one
-   * message of the batch waits in the journal, the later ones do too. */
-  int queue = 0;
-  while (n < count && (st = prepare(rt, from, msgs[n], queue, &ps[n])) == DRAY_OK)
-    queue |= ps[n++].queued;
-  dray_status jst = journal_append(rt, from, ps, n);
-  int queued = 0;
+  /* Everything up to the first refusal goes in, in order: once a message
+   * of the batch waits in the journal for a destination, the later ones
+   * for it do too. */
+  while (n < count && (st = prepare(rt, from, msgs[n], queue, &ps[n])) == DRAY_OK) {
+    for (size_t k = 0; k < ps[n].count; k++)
+      if (is_queued(&ps[n], k)) queue[ps[n].dests[k]] = 1;
+    n++;
+  }
+  dray_status jst = journal_append(rt, from, ps, n, queue);
   if (jst == DRAY_OK) {
     for (size_t i = 0; i < n; i++) {
       commit(rt, from, &ps[i], bs);
-      queued |= ps[i].count && ps[i].queued;
       dray__msg_free(&msgs[i]); /* the emitter's reference */
     }
     bundles_flush(bs);
     *accepted = n;
+    /* Before the read lock goes: a feeder ends its backlog only with
+     * accepts excluded, after it has seen every record appended. */
+    for (size_t d = 0; d < rt->instance_count; d++)
+      if (queue[d]) dray__feeder_announce(rt->feeders[d]);
   } else {
     st = jst;
-  }
-  /* Set before the read lock goes: the feeder leaves backlog mode only
-   * under the write lock, after it has seen every record appended. */
-  if (queued && !atomic_exchange(&rt->backlog_on, 1)) {
-    pthread_mutex_lock(&rt->feed_mu);
-    pthread_cond_signal(&rt->feed_cv);
-    pthread_mutex_unlock(&rt->feed_mu);
   }
   pthread_rwlock_unlock(&rt->route_lock);
   free(ps);
   free(bs);
+  free(queue);
   return st;
 }
 
@@ -484,15 +576,17 @@ static void spool_event(void *ctx, const char *line) {
   dray__log(DRAY_LOG_WARN, NULL, "%s: %s", (const char *)ctx, line);
 }
 
-/* The journal's disk cap: as configured, else half of the space free on
- * data_dir's file system at start, so a long backlog (a destination down
- * for hours) turns into backpressure before the disk is full. */
-static uint64_t journal_cap(const struct dray__site *s) {
+/* The disk cap of the journal and of each destination's backlog spool:
+ * as configured, else half of the space free on data_dir's file system at
+ * start shared among them, so a long backlog (a destination down for
+ * hours) turns into backpressure before the disk is full. */
+static uint64_t spool_cap(const struct dray__site *s) {
   struct statvfs vfs;
   if (s->journal_max_bytes) return s->journal_max_bytes;
   if (statvfs(s->data_dir, &vfs) != 0) return 0;
-  uint64_t cap = (uint64_t)vfs.f_bavail * vfs.f_frsize / 2;
-  dray__info("journal: max_disk_bytes not set: %llu MiB (half the free space of %s)",
+  uint64_t cap = (uint64_t)vfs.f_bavail * vfs.f_frsize / 2 / (1 + s->instance_count);
+  dray__info("journal: max_disk_bytes not set: %llu MiB each for the journal and every "
+             "destination's backlog (half the free space of %s, shared)",
              (unsigned long long)(cap >> 20), s->data_dir);
   return cap;
 }
@@ -503,7 +597,7 @@ static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
   snprintf(dir, sizeof dir, "%s/journal", s->data_dir);
   struct dray__spool_options jo = {
       .dir = dir, .name = "journal", .segment_bytes = s->journal_segment_bytes,
-      .max_disk_bytes = journal_cap(s), .group_max_records = s->journal_group_records,
+      .max_disk_bytes = rt->spool_cap = spool_cap(s), .group_max_records = s->journal_group_records,
       .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
       .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "journal"};
   rt->journal = dray__spool_open(&jo, err, err_size);
@@ -515,11 +609,12 @@ static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
   return rt->dlq ? 0 : -1;
 }
 
-/* Hands a journaled record to its destinations again: at start-up (what
- * was not released before a stop or a crash) and for dead-letter replays.
- * Named destinations win over the routes. */
-static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journal_record *rec,
-                     int replayed) {
+/* Hands record seq of `spool` (the ingress journal or a destination's
+ * backlog) to its destinations: at start-up (what was not released before
+ * a stop or a crash), from a backlog, and for dead-letter replays. Named
+ * destinations win over the routes. */
+static int redeliver(struct dray__runtime *rt, dray__spool *spool, uint64_t seq,
+                     struct dray__journal_record *rec, int replayed) {
   size_t dests[64], count = 0;
   int durable;
   if (rec->dest_count) {
@@ -547,13 +642,15 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
                                   .error = "no route matches after a restart or reload",
                                   .first_failure_ns = ns, .last_failure_ns = ns};
     struct dray_instance *src = rt->instance_count ? rt->instances[0] : NULL;
-    if (!src || store_dead_letter(rt, src, rec->msg, &c) == 0) dray__spool_release(rt->journal, seq);
+    if (!src || store_dead_letter(rt, src, rec->msg, &c) == 0) dray__spool_release(spool, seq);
     return 0;
   }
   struct dray__delivery *d = calloc(1, sizeof *d);
   if (!d) return -1;
   d->msg = dray__msg_ref(rec->msg);
   d->seq = seq;
+  d->spool = spool;
+  d->backlog = spool != rt->journal;
   d->replayed = replayed;
   d->finished = delivery_finished;
   d->ctx = rt;
@@ -579,115 +676,106 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
   return 0;
 }
 
-/* --- the journal feeder --------------------------------------------------------
+/* --- the journal: start-up replay and backlogs ----------------------------------
  *
- * One thread delivers from the journal what did not go to the lanes at
- * ingress: at start-up, every record left from before (not released before
- * the last stop or crash); afterwards, the backlog: durable messages the
- * lanes had no room for, which wait in the journal (flag
- * DRAY__JOURNAL_QUEUED) until the disk cap, instead of pushing back on
- * the sources. Records are fed in sequence order, each as soon as its
- * lanes have room, so memory stays bounded by the lanes whatever the
- * backlog's size, and a partition keeps its order. */
+ * At start-up one thread delivers every record left from before (not
+ * released before the last stop or crash), in journal order, each as soon
+ * as its lanes have room; meanwhile every destination's backlog is on, so
+ * new durable messages queue in the journal behind the replay. Then each
+ * destination's feeder (feeder.h) takes over its own backlog. */
 
-struct feed_ctx {
+struct replay_ctx {
   struct dray__runtime *rt;
-  uint64_t cursor;     /* every record below it was fed or is not ours to feed */
-  uint64_t replay_end; /* records below it are from before the start */
-  size_t replayed, fed, bad;
+  size_t count, bad;
 };
 
-static int feed_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
-  struct feed_ctx *f = ctx;
+static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
+  struct replay_ctx *r = ctx;
   struct dray__journal_record rec;
   char why[256];
-  if (atomic_load(&f->rt->stopping)) return 1;
-  f->cursor = seq + 1;
-  int before_start = seq < f->replay_end;
-  int flags = dray__journal_peek_flags(data, len);
-  if (!before_start && flags >= 0 && !(flags & DRAY__JOURNAL_QUEUED))
-    return 0; /* handed to the lanes at ingress */
+  if (atomic_load(&r->rt->stopping)) return 1;
+  if (seq >= r->rt->at_open.next_seq) return 1; /* the feeders' part */
   if (dray__journal_decode(data, len, &rec, why, sizeof why) != 0) {
     /* CRC-valid but not ours: never silently skipped */
     dray__error("journal record %llu cannot be read (%s); left in the journal",
                 (unsigned long long)seq, why);
-    f->bad++;
+    r->bad++;
     return 0;
   }
-  if (redeliver(f->rt, seq, &rec, 1) == 0) {
-    if (before_start) f->replayed++;
-    else f->fed++;
-  }
+  if (redeliver(r->rt, r->rt->journal, seq, &rec, 1) == 0) r->count++;
   dray__journal_record_release(&rec);
   return 0;
 }
 
-/* Leaves backlog mode once every record appended so far has been seen.
- * Under the write lock no accept is between its append and its
- * backlog_on store, so nothing can be queued behind the cursor unseen. */
-static int backlog_try_finish(struct dray__runtime *rt, uint64_t cursor) {
-  struct dray__spool_stats st;
-  int done = 0;
-  pthread_rwlock_wrlock(&rt->route_lock);
-  dray__spool_stats(rt->journal, &st);
-  if (st.next_seq <= cursor) {
-    atomic_store(&rt->backlog_on, 0);
-    done = 1;
-  }
-  pthread_rwlock_unlock(&rt->route_lock);
-  return done;
-}
-
-static void *feeder_main(void *arg) {
+static void *replay_main(void *arg) {
   struct dray__runtime *rt = arg;
-  struct dray__spool_stats st;
-  /* what is from before the start was fixed before any source ran */
-  struct feed_ctx f = {.rt = rt, .cursor = rt->at_open.low_water,
-                       .replay_end = rt->at_open.next_seq};
-  int replay_told = 0;
-  if (rt->at_open.records)
+  struct replay_ctx r = {.rt = rt};
+  if (rt->at_open.records) {
     dray__info("journal: %llu records from before the start to deliver",
                (unsigned long long)rt->at_open.records);
-  while (!atomic_load(&rt->stopping)) {
-    if (!atomic_load(&rt->backlog_on) && f.cursor >= f.replay_end) {
-      pthread_mutex_lock(&rt->feed_mu);
-      if (!atomic_load(&rt->backlog_on) && !atomic_load(&rt->stopping)) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50000000;
-        if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&rt->feed_cv, &rt->feed_mu, &until);
-      }
-      pthread_mutex_unlock(&rt->feed_mu);
-      continue;
-    }
-    size_t fed_before = f.fed + f.replayed;
-    dray__spool_stats(rt->journal, &st);
-    if (dray__spool_scan(rt->journal, f.cursor, feed_one, &f) < 0)
-      dray__error("journal feed: a record could not be read; see above");
-    if (atomic_load(&rt->stopping)) break;
-    /* released records are not visited: everything below the end seen
-     * before the scan is done with */
-    if (f.cursor < st.next_seq) f.cursor = st.next_seq;
-    if (!replay_told && f.cursor >= f.replay_end) {
-      replay_told = 1;
-      if (f.replayed || f.bad)
-        dray__info("journal: %zu messages not finished before the last stop are delivered "
-                   "again%s", f.replayed, f.bad ? " (some records unreadable: see above)" : "");
-    }
-    if (atomic_load(&rt->backlog_on) && !backlog_try_finish(rt, f.cursor) &&
-        f.fed + f.replayed == fed_before)
-      sleep_ms(1); /* appends in flight: their records are not durable yet */
+    if (dray__spool_scan(rt->journal, rt->at_open.low_water, replay_one, &r) < 0)
+      dray__error("journal replay: a record could not be read; see above");
   }
+  if (r.count || r.bad)
+    dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
+               r.count, r.bad ? " (some records unreadable: see above)" : "");
+  atomic_store(&rt->replaying, 0);
+  if (atomic_load(&rt->stopping)) return NULL;
+  for (size_t i = 0; i < rt->instance_count; i++)
+    if (rt->feeders[i] && dray__feeder_start(rt->feeders[i]) != 0)
+      dray__error("%s: cannot start the journal feeder; its backlog waits for a restart",
+                  rt->instances[i]->name);
   return NULL;
 }
 
-static int feeder_start(struct dray__runtime *rt, char *err, size_t err_size) {
-  if (pthread_create(&rt->feeder_thread, NULL, feeder_main, rt) != 0) {
-    snprintf(err, err_size, "cannot start the journal feeder");
+static int feed_deliver(void *ctx, dray__spool *from, uint64_t seq,
+                        struct dray__journal_record *rec) {
+  return redeliver(ctx, from, seq, rec, 1);
+}
+static void exclude_accepts(void *ctx) {
+  pthread_rwlock_wrlock(&((struct dray__runtime *)ctx)->route_lock);
+}
+static void allow_accepts(void *ctx) {
+  pthread_rwlock_unlock(&((struct dray__runtime *)ctx)->route_lock);
+}
+static int feed_stopping(void *ctx) { return dray__runtime_stopping(ctx); }
+
+/* One feeder per destination, before any source runs; their threads
+ * start after the replay. */
+static int feeders_new(struct dray__runtime *rt, char *err, size_t err_size) {
+  const struct dray__site *s = rt->site;
+  struct dray__feeder_hooks hooks = {.ctx = rt, .deliver = feed_deliver,
+                                     .exclude_accepts = exclude_accepts,
+                                     .allow_accepts = allow_accepts, .stopping = feed_stopping};
+  /* the journal's settings; the cap is per spool */
+  struct dray__spool_options o = {
+      .segment_bytes = s->journal_segment_bytes, .max_disk_bytes = rt->spool_cap,
+      .group_max_records = s->journal_group_records,
+      .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
+      .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "backlog"};
+  rt->feeders = calloc(rt->instance_count + 1, sizeof *rt->feeders);
+  if (!rt->feeders) return -1;
+  for (size_t i = 0; i < rt->instance_count; i++) {
+    if (!rt->instances[i]->pipeline) continue;
+    char dir[4096], why[512];
+    snprintf(dir, sizeof dir, "%s/backlog/%s", s->data_dir, rt->instances[i]->name);
+    rt->feeders[i] = dray__feeder_new(dir, rt->instances[i]->name, &o,
+                                      rt->at_open.records > 0, &hooks, why, sizeof why);
+    if (!rt->feeders[i]) {
+      snprintf(err, err_size, "backlog of %s: %s", rt->instances[i]->name, why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int replay_start(struct dray__runtime *rt, char *err, size_t err_size) {
+  atomic_store(&rt->replaying, 1);
+  if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
+    snprintf(err, err_size, "cannot start the journal replay");
     return -1;
   }
-  rt->feeder_thread_running = 1;
+  rt->replay_thread_running = 1;
   return 0;
 }
 
@@ -764,7 +852,7 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
    * journal (backlog mode), so every partition keeps its order across the
    * restart; then the listener and the pollers. */
   dray__spool_stats(rt->journal, &rt->at_open);
-  atomic_store(&rt->backlog_on, rt->at_open.records > 0);
+  if (feeders_new(rt, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
     if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
@@ -773,7 +861,7 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
       snprintf(err, err_size, "cannot start workers for %s", rt->instances[i]->name);
       return -1;
     }
-  if (feeder_start(rt, err, err_size) != 0) return -1;
+  if (replay_start(rt, err, err_size) != 0) return -1;
   if (rt->http && dray__http_start(rt->http, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++) {
     struct dray_instance *inst = rt->instances[i];
@@ -810,11 +898,12 @@ static size_t runtime_close(struct dray__runtime *rt) {
     if (inst->poll_thread_running) pthread_join(inst->poll_thread, NULL);
     inst->poll_thread_running = 0;
   }
-  pthread_mutex_lock(&rt->feed_mu);
-  pthread_cond_signal(&rt->feed_cv);
-  pthread_mutex_unlock(&rt->feed_mu);
-  if (rt->feeder_thread_running) pthread_join(rt->feeder_thread, NULL);
-  rt->feeder_thread_running = 0;
+  if (rt->replay_thread_running) pthread_join(rt->replay_thread, NULL);
+  rt->replay_thread_running = 0;
+  for (size_t i = 0; rt->feeders && i < rt->instance_count; i++)
+    dray__feeder_destroy(&rt->feeders[i]);
+  free(rt->feeders);
+  rt->feeders = NULL;
   if (rt->http) dray__http_destroy(&rt->http);
   /* Pure sources stop now; instances that also receive stop after the
    * drain, since process() is valid only before stop(). */
@@ -859,7 +948,8 @@ static size_t runtime_close(struct dray__runtime *rt) {
 /* --- operator requests (dray dlq while the site runs) ---------------------- */
 
 static int inject_replay(void *ctx, uint64_t seq, struct dray__journal_record *rec) {
-  return redeliver(ctx, seq, rec, 0);
+  struct dray__runtime *rt = ctx;
+  return redeliver(rt, rt->journal, seq, rec, 0);
 }
 
 /* Answers DATA_DIR/requests/ID.req: the output goes to ID.out as it is
@@ -958,8 +1048,7 @@ int dray__run(const char *config_path) {
   pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
   pthread_rwlock_init(&rt.route_lock, &rwa);
   pthread_rwlockattr_destroy(&rwa);
-  pthread_mutex_init(&rt.feed_mu, NULL);
-  pthread_cond_init(&rt.feed_cv, NULL);
+
   dray__registry_init(&rt.registry);
 
   rt.site = dray__site_load(config_path, &rt.registry, &diag);
@@ -1020,7 +1109,6 @@ out:;
   dray__site_free(&rt.site);
   dray__registry_release(&rt.registry);
   pthread_rwlock_destroy(&rt.route_lock);
-  pthread_mutex_destroy(&rt.feed_mu);
-  pthread_cond_destroy(&rt.feed_cv);
+
   return code;
 }

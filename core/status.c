@@ -51,7 +51,7 @@ int dray__status_write(struct dray__runtime *rt, const char *path) {
   struct json_object *j = json_object_new_object();
   json_object_object_add(j, "records", json_object_new_int64((int64_t)js.records));
   json_object_object_add(j, "bytes", json_object_new_int64((int64_t)js.bytes));
-  json_object_object_add(j, "backlog", json_object_new_boolean(js.backlog));
+  json_object_object_add(j, "backlog_destinations", json_object_new_int(js.backlog));
   json_object_object_add(j, "queued_total", json_object_new_int64((int64_t)js.queued_total));
   json_object_object_add(root, "journal", j);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);

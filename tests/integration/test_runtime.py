@@ -125,6 +125,41 @@ routes:
         self.assertTrue(queued and int(queued.group(1)) > 0, "capacity 4 must queue in the journal")
         self.check_order(site.lines("sink.log"), 3000)
 
+    def test_a_stuck_destination_does_not_hold_up_the_others(self):
+        site = Site("""
+site: it
+data_dir: data
+shutdown_timeout_ms: 300
+instances:
+  gen: { plugin: testkit, config: { count: 500, partitions: 5, batch: 10 } }
+  stuck: { plugin: testkit, queue_capacity: 2, config: { log_file: stuck.log, delay_ms: 2000 } }
+  fine: { plugin: testkit, queue_capacity: 2, config: { log_file: fine.log } }
+routes:
+  - { from: gen, to: [stuck, fine] }
+""").start()
+        wait_for(lambda: len(site.lines("fine.log")) >= 500, timeout=30,
+                 what="every message at the healthy destination")
+        self.assertLess(len(site.lines("stuck.log")), 10, "the stuck one is still stuck")
+
+        def journal():
+            r = dray("status", "-c", site.path, "--json")
+            return json.loads(r.stdout)["journal"] if r.returncode == 0 else {}
+        wait_for(lambda: journal().get("records", 0) > 480, what="the status to show the backlog")
+        self.assertEqual(journal()["backlog_destinations"], 1, "the stuck one's backlog is on disk")
+        self.assertEqual(site.stop(), 0)
+        self.check_order(site.lines("fine.log"), 500)
+        # the next start delivers the stuck destination's backlog, in order
+        site.write(site.config.replace("delay_ms: 2000", "delay_ms: 0").replace("count: 500", "count: 0"))
+        site.start()
+        wait_for(lambda: len({r[3] for r in site.lines("stuck.log")}) >= 500, timeout=60,
+                 what="the stuck destination's backlog after a restart")
+        self.assertEqual(site.stop(), 0)
+        self.assertEqual(len({r[3] for r in site.lines("stuck.log")}), 500)
+        # at least once: only the first messages, handed to both lanes before the
+        # stuck one's backlog began and unfinished there at the stop, come twice
+        self.assertLessEqual(len(site.lines("fine.log")) - 500, 3,
+                             "the healthy one does not get the stuck one's backlog again")
+
     def test_a_full_lane_of_the_memory_class_pushes_back_and_never_drops(self):
         site = Site(self.FULL_LANE_SITE.replace("COUNT", "3000").replace("DELAY", "0")
                     .replace("CLASS", "memory")).start()
@@ -141,9 +176,9 @@ routes:
         wait_for(lambda: self.emitted(site, "gen") == 2000, what="all 2000 accepted")
         j = json.loads(dray("status", "-c", site.path, "--json").stdout)
         self.assertGreater(j["journal"]["records"], 500, "a slow sink leaves a backlog")
-        self.assertTrue(j["journal"]["backlog"])
+        self.assertEqual(j["journal"]["backlog_destinations"], 1)
         r = dray("status", "-c", site.path)
-        self.assertRegex(r.stdout, r"journal: \d+ records unreleased .*backlog being delivered")
+        self.assertRegex(r.stdout, r"journal: \d+ records unreleased .*backlog for 1 destination")
         site.signal(signal.SIGKILL)
         site.proc.wait(timeout=20)
         delivered_before = len(site.lines("sink.log"))
