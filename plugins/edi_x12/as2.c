@@ -164,9 +164,15 @@ struct peeled {
   size_t payload_len;
   char mic[160];
   int signed_msg, encrypted, compressed;
+  char layers[80]; /* outermost first: "encrypted>compressed>signed" */
   const char *failure; /* disposition modifier or NULL */
   char reason[400];
 };
+
+static void add_layer(struct peeled *p, const char *name) {
+  size_t n = strlen(p->layers);
+  snprintf(p->layers + n, sizeof(p->layers) - n, "%s%s", n ? ">" : "", name);
+}
 
 /* Peels the S/MIME layers of (content_type, cte, body), in any order.
  * MIC (RFC 4130 7.3.1, RFC 5402 for compression): over the signed part,
@@ -202,6 +208,7 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
           break;
         }
         out->compressed = 1;
+        add_layer(out, "compressed");
       } else {
         if (!a->key || !a->cert) {
           snprintf(out->reason, sizeof(out->reason), "encrypted message but no as2_key_file");
@@ -215,6 +222,7 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
           break;
         }
         out->encrypted = 1;
+        add_layer(out, "encrypted");
       }
       free(owned);
       owned = inner;
@@ -259,6 +267,7 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
       /* the signed part, headers and body (the outermost signature) */
       if (!out->signed_msg) as2_mic(p0, l0, md, out->mic, sizeof(out->mic));
       out->signed_msg = 1;
+      add_layer(out, "signed");
       if (as2_header(content.headers, content.headers_len, "Content-Type", ct, sizeof(ct)) < 0)
         snprintf(ct, sizeof(ct), "text/plain");
       enc[0] = '\0';
@@ -498,6 +507,9 @@ static dray_status handle(void *plugin_state, dray_http_exchange *ex) {
   if (p.failure)
     h->log(a->inst, DRAY_LOG_WARN, "as2 message %s from %s: %s: %s", mid, fromv, p.failure,
            p.reason);
+  else
+    h->log(a->inst, DRAY_LOG_DEBUG, "as2 message %s from %s: layers %s, MIC %s", mid, fromv,
+           p.layers[0] ? p.layers : "none", p.mic);
   h->counter_add(a->inst, p.failure ? "as2_failed" : "as2_received", 1);
 
   if (!dnt) { /* no MDN asked */
