@@ -77,7 +77,7 @@ static int replay_entry(dray__spool *journal, struct dray__dlq_entry *e,
   dray_buf rec;
   uint64_t seq;
   dray__buf_init(&rec);
-  int rc = dray__journal_encode(&rec, instance, dests, 1, e->msg) == 0
+  int rc = dray__journal_encode(&rec, instance, dests, 1, 0, e->msg) == 0
                ? dray__spool_append(journal, rec.data, (uint32_t)rec.len, &seq)
                : -ENOMEM;
   dray__buf_release(&rec);

@@ -13,9 +13,11 @@ static int put_str(dray_buf *out, const char *s) {
 }
 
 int dray__journal_encode(dray_buf *out, const char *source, const char *const *dests,
-                         size_t dest_count, const dray_msg *msg) {
+                         size_t dest_count, unsigned flags, const dray_msg *msg) {
   unsigned char count[2] = {(unsigned char)(dest_count & 0xff), (unsigned char)(dest_count >> 8)};
-  if (dest_count > 0xffff || dray__buf_append(out, "DRJ1", 4) != 0 || put_str(out, source) != 0 ||
+  unsigned char head[5] = {'D', 'R', 'J', '2', (unsigned char)flags};
+  if (dest_count > 0xffff || flags > 0xff || dray__buf_append(out, head, 5) != 0 ||
+      put_str(out, source) != 0 ||
       dray__buf_append(out, count, 2) != 0)
     return -1;
   for (size_t i = 0; i < dest_count; i++)
@@ -42,17 +44,27 @@ void dray__journal_record_release(struct dray__journal_record *rec) {
   memset(rec, 0, sizeof *rec);
 }
 
+int dray__journal_peek_flags(const void *data, size_t len) {
+  const unsigned char *p = data;
+  if (len >= 4 && memcmp(p, "DRJ1", 4) == 0) return 0;
+  if (len >= 5 && memcmp(p, "DRJ2", 4) == 0) return p[4];
+  return -1;
+}
+
 int dray__journal_decode(const void *data, size_t len, struct dray__journal_record *rec,
                          char *err, size_t err_size) {
   const unsigned char *p = data;
   size_t left = len;
   memset(rec, 0, sizeof *rec);
-  if (left < 4 || memcmp(p, "DRJ1", 4) != 0) {
+  int flags = dray__journal_peek_flags(data, len);
+  if (flags < 0) {
     snprintf(err, err_size, "journal record: bad magic");
     return -1;
   }
-  p += 4;
-  left -= 4;
+  rec->flags = (unsigned)flags;
+  size_t head = p[3] == '1' ? 4 : 5;
+  p += head;
+  left -= head;
   if (get_str(&p, &left, &rec->source) != 0 || left < 2) goto truncated;
   size_t count = (size_t)p[0] | (size_t)p[1] << 8;
   p += 2;

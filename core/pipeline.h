@@ -75,6 +75,11 @@ void dray__pipeline_unreserve(struct dray__pipeline *pl, unsigned lane);
 /* Sends d on a reserved lane; the destination calls dray__delivery_done
  * once. */
 void dray__pipeline_push(struct dray__pipeline *pl, unsigned lane, struct dray__delivery *d);
+/* The same for n deliveries, in order, each with its reserved slot; sent
+ * in bundles of at most DRAY__LANE_BUNDLE (one worker wake-up each). */
+#define DRAY__LANE_BUNDLE 256
+void dray__pipeline_push_many(struct dray__pipeline *pl, unsigned lane,
+                              struct dray__delivery *const *ds, size_t n);
 /* Messages accepted and not yet finished, over all lanes. */
 size_t dray__pipeline_inflight(const struct dray__pipeline *pl);
 /* The destination's breaker (status and metrics). */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <time.h>
 #include <zmq.h>
@@ -58,9 +59,16 @@ struct dray__runtime {
   pthread_mutex_t dlq_lock;
   int lock_fd;          /* flock on DATA_DIR/dray.lock: one runtime per data_dir */
   atomic_int journal_failed; /* an fsync failed: stop acking, exit non-zero */
-  atomic_int replaying;      /* the journal is being fed to the lanes */
-  pthread_t replay_thread;
-  int replay_thread_running;
+  /* The backlog: durable messages that wait in the journal instead of the
+   * lanes (see feeder_main). While it is on, every durable message joins
+   * it, so none overtakes an earlier one of its partition. */
+  atomic_int backlog_on;
+  struct dray__spool_stats at_open; /* the journal before any source started */
+  atomic_uint_least64_t backlog_queued; /* messages queued in the journal so far */
+  pthread_mutex_t feed_mu;
+  pthread_cond_t feed_cv;
+  pthread_t feeder_thread;
+  int feeder_thread_running;
   atomic_int stopping;
 };
 
@@ -77,6 +85,15 @@ struct dray_instance *dray__runtime_instance(struct dray__runtime *rt, size_t i)
 }
 
 const char *dray__runtime_site(struct dray__runtime *rt) { return rt->site->site; }
+
+void dray__runtime_journal_status(struct dray__runtime *rt, struct dray__journal_status *out) {
+  struct dray__spool_stats st;
+  dray__spool_stats(rt->journal, &st);
+  out->records = st.records;
+  out->bytes = st.bytes;
+  out->queued_total = atomic_load(&rt->backlog_queued);
+  out->backlog = atomic_load(&rt->backlog_on);
+}
 
 int dray__runtime_stopping(struct dray__runtime *rt) {
   return atomic_load(&rt->stopping);
@@ -148,10 +165,12 @@ struct prepared {
   unsigned lanes[64];
   size_t count; /* 0: finished already (duplicate or unrouted) */
   int durable;
+  int queued; /* durable, no lane slots taken: joins the backlog in the journal */
   uint64_t seq;
 };
 
 static void unreserve(struct dray__runtime *rt, struct prepared *p) {
+  if (p->queued) return;
   for (size_t k = 0; k < p->count; k++)
     dray__pipeline_unreserve(rt->instances[p->dests[k]]->pipeline, p->lanes[k]);
 }
@@ -164,14 +183,18 @@ static int64_t mono_now_ms(void) {
 
 /* Checks, de-duplicates, keys, routes and admits one message (route_lock
  * held for reading). DRAY_OK with p->count destinations reserved (0 when
- * there is nothing to deliver); anything else refuses the message with
- * the error set. */
+ * there is nothing to deliver), or, for a durable message (p->queued),
+ * none reserved: it will wait in the journal, because a lane is full, a
+ * backlog exists, or `queue` (an earlier message of the batch waits).
+ * Anything else refuses the message with the error set. */
 static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from, dray_msg *msg,
-                           struct prepared *p) {
+                           int queue, struct prepared *p) {
   const struct dray_host *host = dray__host_table();
   char why[512];
-  memset(p, 0, sizeof *p);
-  p->msg = msg;
+  p->msg = msg; /* the destination arrays are filled as far as count says */
+  p->count = 0;
+  p->durable = p->queued = 0;
+  p->seq = 0;
   if (dray__msg_check_envelope(msg, why, sizeof why) != 0) {
     host->set_error(from, "emit: invalid envelope: %s", why);
     dray__metric_add(from->name, "emit_rejected", 1);
@@ -204,14 +227,26 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
               dray__msg_header(msg, "id"), type);
     return DRAY_OK;
   }
+  /* A durable message joins the backlog while there is one, so it cannot
+   * overtake an earlier message of its partition. */
+  if (p->durable && (queue || atomic_load(&rt->backlog_on))) {
+    p->queued = 1;
+    return DRAY_OK;
+  }
   /* Admission to every destination, or to none. */
   for (size_t k = 0; k < p->count; k++) {
     struct dray__pipeline *pl = rt->instances[p->dests[k]]->pipeline;
     p->lanes[k] = dray__pipeline_lane_for(pl, msg);
     if (dray__pipeline_reserve(pl, p->lanes[k]) != 0) {
       size_t full = p->dests[k];
+      size_t count = p->count;
       p->count = k;
       unreserve(rt, p);
+      if (p->durable) { /* waits in the journal: the disk cap is the limit */
+        p->count = count;
+        p->queued = 1;
+        return DRAY_OK;
+      }
       p->count = 0;
       host->set_error(from, "destination %s is full (backpressure)", rt->instances[full]->name);
       dray__metric_add(from->name, "backpressure", 1);
@@ -227,31 +262,32 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
 static dray_status journal_append(struct dray__runtime *rt, struct dray_instance *from,
                                   struct prepared *ps, size_t n) {
   const struct dray_host *host = dray__host_table();
-  struct dray__spool_rec *recs = calloc(n, sizeof *recs);
-  dray_buf *bufs = calloc(n, sizeof *bufs);
-  uint64_t *seqs = calloc(n, sizeof *seqs);
-  size_t *which = calloc(n, sizeof *which);
-  size_t m = 0;
-  int rc = recs && bufs && seqs && which ? 0 : -ENOMEM;
+  /* All records in one buffer, each about its body plus the attributes:
+   * one allocation per batch, not one per message. */
+  struct dray__spool_rec *recs = malloc(n * (sizeof *recs + sizeof(uint64_t) + sizeof(size_t)));
+  uint64_t *seqs = recs ? (uint64_t *)(recs + n) : NULL;
+  size_t *which = recs ? (size_t *)(seqs + n) : NULL;
+  size_t m = 0, estimate = 0;
+  dray_buf all;
+  dray__buf_init(&all);
+  for (size_t i = 0; i < n; i++)
+    if (ps[i].count && ps[i].durable) estimate += ps[i].msg->body_len + 512;
+  int rc = recs && dray__buf_reserve(&all, estimate ? estimate : 1) == 0 ? 0 : -ENOMEM;
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (!ps[i].count || !ps[i].durable) continue;
-    dray__buf_init(&bufs[m]);
-    /* one allocation: the record is about the body plus the attributes */
-    if (dray__buf_reserve(&bufs[m], ps[i].msg->body_len + 512) != 0 ||
-        dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0)
+    size_t at = all.len;
+    if (dray__journal_encode(&all, from->name, NULL, 0,
+                             ps[i].queued ? DRAY__JOURNAL_QUEUED : 0, ps[i].msg) != 0)
       rc = -ENOMEM;
-    recs[m] = (struct dray__spool_rec){bufs[m].data, (uint32_t)bufs[m].len};
+    recs[m] = (struct dray__spool_rec){(const void *)at, (uint32_t)(all.len - at)};
     which[m++] = i;
   }
+  for (size_t k = 0; k < m && rc == 0; k++) /* offsets to addresses once `all` stopped growing */
+    recs[k].data = all.data + (size_t)recs[k].data;
   if (rc == 0 && m) rc = dray__spool_append_many(rt->journal, recs, m, seqs);
-  for (size_t k = 0; k < m; k++) {
-    if (rc == 0) ps[which[k]].seq = seqs[k];
-    if (bufs) dray__buf_release(&bufs[k]);
-  }
+  for (size_t k = 0; k < m && rc == 0; k++) ps[which[k]].seq = seqs[k];
+  dray__buf_release(&all);
   free(recs);
-  free(bufs);
-  free(seqs);
-  free(which);
   if (rc == 0) return DRAY_OK;
   for (size_t i = 0; i < n; i++) unreserve(rt, &ps[i]);
   if (rc == -EAGAIN || rc == -ENOMEM) {
@@ -273,9 +309,70 @@ static dray_status journal_append(struct dray__runtime *rt, struct dray_instance
   return DRAY_RETRY;
 }
 
-/* Hands a prepared (and, if durable, journaled) message to its lanes. */
-static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p) {
-  if (p->count) {
+/* Deliveries on their way to the lanes of one accept call, gathered per
+ * lane so a batch takes one lane message per lane (in order) instead of
+ * one per message. */
+struct bundles {
+  size_t used, cap; /* cap: deliveries per bundle, at most DRAY__LANE_BUNDLE */
+  struct {
+    struct dray__pipeline *pl;
+    unsigned lane;
+    size_t n;
+    struct dray__delivery **ds; /* cap slots in store */
+  } b[8];
+  struct dray__delivery *store[];
+};
+
+/* Sized for a batch of count: a single emit does not pay for 256 slots. */
+static struct bundles *bundles_new(size_t count) {
+  size_t cap = count < 1 ? 1 : count > DRAY__LANE_BUNDLE ? DRAY__LANE_BUNDLE : count;
+  struct bundles *bs = malloc(sizeof *bs + 8 * cap * sizeof bs->store[0]);
+  if (!bs) return NULL;
+  bs->used = 0;
+  bs->cap = cap;
+  for (size_t i = 0; i < 8; i++) bs->b[i].ds = bs->store + i * cap;
+  return bs;
+}
+
+static void bundles_flush(struct bundles *bs) {
+  for (size_t i = 0; i < bs->used; i++)
+    dray__pipeline_push_many(bs->b[i].pl, bs->b[i].lane, bs->b[i].ds, bs->b[i].n);
+  bs->used = 0;
+}
+
+static void bundles_add(struct bundles *bs, struct dray__pipeline *pl, unsigned lane,
+                        struct dray__delivery *d) {
+  size_t i = 0;
+  while (i < bs->used && (bs->b[i].pl != pl || bs->b[i].lane != lane)) i++;
+  if (i == 8) {
+    bundles_flush(bs);
+    i = 0;
+  }
+  if (i == bs->used) {
+    bs->b[i].pl = pl;
+    bs->b[i].lane = lane;
+    bs->b[i].n = 0;
+    bs->used++;
+  }
+  bs->b[i].ds[bs->b[i].n++] = d;
+  if (bs->b[i].n == bs->cap) {
+    dray__pipeline_push_many(pl, lane, bs->b[i].ds, bs->b[i].n);
+    bs->b[i].n = 0;
+  }
+}
+
+/* Hands a prepared (and, if durable, journaled) message to its lanes (via
+ * bs; the caller flushes), or to the backlog the feeder delivers from the
+ * journal. */
+static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p,
+                   struct bundles *bs) {
+  if (p->count && p->queued) {
+    if (!p->msg->minted_id)
+      dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
+                       dray__msg_header(p->msg, "id"), mono_now_ms());
+    dray__metric_add(from->name, "queued_in_journal", 1);
+    atomic_fetch_add(&rt->backlog_queued, 1);
+  } else if (p->count) {
     DRAY_FAULT_POINT("runtime.after_journal_append");
     struct dray__delivery *d = calloc(1, sizeof *d);
     if (!d) { /* a durable record is delivered after a restart */
@@ -290,7 +387,7 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
     d->ctx = rt;
     atomic_init(&d->remaining, (int)p->count);
     for (size_t k = 0; k < p->count; k++)
-      dray__pipeline_push(rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
+      bundles_add(bs, rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
     if (!p->msg->minted_id)
       dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
                        dray__msg_header(p->msg, "id"), mono_now_ms());
@@ -300,31 +397,45 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
 
 dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
                                        dray_msg **msgs, size_t count, size_t *accepted) {
-  struct prepared *ps = calloc(count ? count : 1, sizeof *ps);
+  struct prepared *ps = malloc((count ? count : 1) * sizeof *ps);
+  struct bundles *bs = bundles_new(count);
   dray_status st = DRAY_OK;
   size_t n = 0;
   *accepted = 0;
-  if (!ps) return DRAY_RETRY;
-  if (atomic_load(&rt->replaying)) {
+  if (!ps || !bs) {
     free(ps);
-    dray__host_table()->set_error(from, "replaying the journal after a restart: backpressure");
+    free(bs);
     return DRAY_RETRY;
   }
   pthread_rwlock_rdlock(&rt->route_lock);
-  /* Everything up to the first refusal goes in, in order. */
-  while (n < count && (st = prepare(rt, from, msgs[n], &ps[n])) == DRAY_OK) n++;
+  /* Everything up to the first refusal goes in, in order: once one
+   * message of the batch waits in the journal, the later ones do too. */
+  int queue = 0;
+  while (n < count && (st = prepare(rt, from, msgs[n], queue, &ps[n])) == DRAY_OK)
+    queue |= ps[n++].queued;
   dray_status jst = journal_append(rt, from, ps, n);
+  int queued = 0;
   if (jst == DRAY_OK) {
     for (size_t i = 0; i < n; i++) {
-      commit(rt, from, &ps[i]);
+      commit(rt, from, &ps[i], bs);
+      queued |= ps[i].count && ps[i].queued;
       dray__msg_free(&msgs[i]); /* the emitter's reference */
     }
+    bundles_flush(bs);
     *accepted = n;
   } else {
     st = jst;
   }
+  /* Set before the read lock goes: the feeder leaves backlog mode only
+   * under the write lock, after it has seen every record appended. */
+  if (queued && !atomic_exchange(&rt->backlog_on, 1)) {
+    pthread_mutex_lock(&rt->feed_mu);
+    pthread_cond_signal(&rt->feed_cv);
+    pthread_mutex_unlock(&rt->feed_mu);
+  }
   pthread_rwlock_unlock(&rt->route_lock);
   free(ps);
+  free(bs);
   return st;
 }
 
@@ -373,13 +484,26 @@ static void spool_event(void *ctx, const char *line) {
   dray__log(DRAY_LOG_WARN, NULL, "%s: %s", (const char *)ctx, line);
 }
 
+/* The journal's disk cap: as configured, else half of the space free on
+ * data_dir's file system at start, so a long backlog (a destination down
+ * for hours) turns into backpressure before the disk is full. */
+static uint64_t journal_cap(const struct dray__site *s) {
+  struct statvfs vfs;
+  if (s->journal_max_bytes) return s->journal_max_bytes;
+  if (statvfs(s->data_dir, &vfs) != 0) return 0;
+  uint64_t cap = (uint64_t)vfs.f_bavail * vfs.f_frsize / 2;
+  dray__info("journal: max_disk_bytes not set: %llu MiB (half the free space of %s)",
+             (unsigned long long)(cap >> 20), s->data_dir);
+  return cap;
+}
+
 static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
   const struct dray__site *s = rt->site;
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/journal", s->data_dir);
   struct dray__spool_options jo = {
       .dir = dir, .name = "journal", .segment_bytes = s->journal_segment_bytes,
-      .max_disk_bytes = s->journal_max_bytes, .group_max_records = s->journal_group_records,
+      .max_disk_bytes = journal_cap(s), .group_max_records = s->journal_group_records,
       .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
       .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "journal"};
   rt->journal = dray__spool_open(&jo, err, err_size);
@@ -405,9 +529,11 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
     }
   } else {
     long from = find_instance(rt, rec->source);
+    pthread_rwlock_rdlock(&rt->route_lock);
     if (from >= 0)
       count = dray__route_match(rt->routes, (size_t)from,
                                 dray__msg_header(rec->msg, "type"), dests, 64, &durable);
+    pthread_rwlock_unlock(&rt->route_lock);
   }
   if (count == 0) {
     dray__warn("journal record %llu (message %s from %s) has no destination now; "
@@ -444,7 +570,7 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
         for (size_t j = k; j < count; j++) dray__delivery_done_abandoned(d);
         return 0;
       }
-      struct timespec ts = {0, 2000000};
+      struct timespec ts = {0, 200000}; /* a worker frees a slot within a delivery */
       nanosleep(&ts, NULL);
     }
     if (!replayed) dray__pipeline_reserve_force(pl, lane);
@@ -453,58 +579,115 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
   return 0;
 }
 
-struct replay_ctx {
+/* --- the journal feeder --------------------------------------------------------
+ *
+ * One thread delivers from the journal what did not go to the lanes at
+ * ingress: at start-up, every record left from before (not released before
+ * the last stop or crash); afterwards, the backlog: durable messages the
+ * lanes had no room for, which wait in the journal (flag
+ * DRAY__JOURNAL_QUEUED) until the disk cap, instead of pushing back on
+ * the sources. Records are fed in sequence order, each as soon as its
+ * lanes have room, so memory stays bounded by the lanes whatever the
+ * backlog's size, and a partition keeps its order. */
+
+struct feed_ctx {
   struct dray__runtime *rt;
-  size_t count, bad;
+  uint64_t cursor;     /* every record below it was fed or is not ours to feed */
+  uint64_t replay_end; /* records below it are from before the start */
+  size_t replayed, fed, bad;
 };
 
-static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
-  struct replay_ctx *r = ctx;
+static int feed_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
+  struct feed_ctx *f = ctx;
   struct dray__journal_record rec;
   char why[256];
-  if (atomic_load(&r->rt->stopping)) return 1;
+  if (atomic_load(&f->rt->stopping)) return 1;
+  f->cursor = seq + 1;
+  int before_start = seq < f->replay_end;
+  int flags = dray__journal_peek_flags(data, len);
+  if (!before_start && flags >= 0 && !(flags & DRAY__JOURNAL_QUEUED))
+    return 0; /* handed to the lanes at ingress */
   if (dray__journal_decode(data, len, &rec, why, sizeof why) != 0) {
     /* CRC-valid but not ours: never silently skipped */
     dray__error("journal record %llu cannot be read (%s); left in the journal",
                 (unsigned long long)seq, why);
-    r->bad++;
+    f->bad++;
     return 0;
   }
-  if (redeliver(r->rt, seq, &rec, 1) == 0) r->count++;
+  if (redeliver(f->rt, seq, &rec, 1) == 0) {
+    if (before_start) f->replayed++;
+    else f->fed++;
+  }
   dray__journal_record_release(&rec);
   return 0;
 }
 
-/* Feeds what the journal holds from before the start (not released before
- * the last stop or crash) to the lanes, as fast as they take it. Sources
- * see backpressure until it is done, so every partition stays in order
- * across the restart. */
-static void *replay_main(void *arg) {
-  struct dray__runtime *rt = arg;
-  struct replay_ctx r = {.rt = rt};
+/* Leaves backlog mode once every record appended so far has been seen.
+ * Under the write lock no accept is between its append and its
+ * backlog_on store, so nothing can be queued behind the cursor unseen. */
+static int backlog_try_finish(struct dray__runtime *rt, uint64_t cursor) {
   struct dray__spool_stats st;
+  int done = 0;
+  pthread_rwlock_wrlock(&rt->route_lock);
   dray__spool_stats(rt->journal, &st);
-  uint64_t end = st.next_seq;
-  if (st.records) {
-    dray__info("journal: %llu records from before the start to deliver", (unsigned long long)st.records);
-    if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0)
-      dray__error("journal replay stopped early");
+  if (st.next_seq <= cursor) {
+    atomic_store(&rt->backlog_on, 0);
+    done = 1;
   }
-  (void)end;
-  if (r.count || r.bad)
-    dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
-               r.count, r.bad ? " (some records unreadable: see above)" : "");
-  atomic_store(&rt->replaying, 0);
+  pthread_rwlock_unlock(&rt->route_lock);
+  return done;
+}
+
+static void *feeder_main(void *arg) {
+  struct dray__runtime *rt = arg;
+  struct dray__spool_stats st;
+  /* what is from before the start was fixed before any source ran */
+  struct feed_ctx f = {.rt = rt, .cursor = rt->at_open.low_water,
+                       .replay_end = rt->at_open.next_seq};
+  int replay_told = 0;
+  if (rt->at_open.records)
+    dray__info("journal: %llu records from before the start to deliver",
+               (unsigned long long)rt->at_open.records);
+  while (!atomic_load(&rt->stopping)) {
+    if (!atomic_load(&rt->backlog_on) && f.cursor >= f.replay_end) {
+      pthread_mutex_lock(&rt->feed_mu);
+      if (!atomic_load(&rt->backlog_on) && !atomic_load(&rt->stopping)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50000000;
+        if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+        pthread_cond_timedwait(&rt->feed_cv, &rt->feed_mu, &until);
+      }
+      pthread_mutex_unlock(&rt->feed_mu);
+      continue;
+    }
+    size_t fed_before = f.fed + f.replayed;
+    dray__spool_stats(rt->journal, &st);
+    if (dray__spool_scan(rt->journal, f.cursor, feed_one, &f) < 0)
+      dray__error("journal feed: a record could not be read; see above");
+    if (atomic_load(&rt->stopping)) break;
+    /* released records are not visited: everything below the end seen
+     * before the scan is done with */
+    if (f.cursor < st.next_seq) f.cursor = st.next_seq;
+    if (!replay_told && f.cursor >= f.replay_end) {
+      replay_told = 1;
+      if (f.replayed || f.bad)
+        dray__info("journal: %zu messages not finished before the last stop are delivered "
+                   "again%s", f.replayed, f.bad ? " (some records unreadable: see above)" : "");
+    }
+    if (atomic_load(&rt->backlog_on) && !backlog_try_finish(rt, f.cursor) &&
+        f.fed + f.replayed == fed_before)
+      sleep_ms(1); /* appends in flight: their records are not durable yet */
+  }
   return NULL;
 }
 
-static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
-  atomic_store(&rt->replaying, 1);
-  if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
-    snprintf(err, err_size, "cannot start the journal replay");
+static int feeder_start(struct dray__runtime *rt, char *err, size_t err_size) {
+  if (pthread_create(&rt->feeder_thread, NULL, feeder_main, rt) != 0) {
+    snprintf(err, err_size, "cannot start the journal feeder");
     return -1;
   }
-  rt->replay_thread_running = 1;
+  rt->feeder_thread_running = 1;
   return 0;
 }
 
@@ -576,10 +759,12 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
   }
   /* Every instance starts before any worker calls process(), so no
    * destination sees a message before its start(); messages emitted from
-   * a start() wait in the lanes. Sources see backpressure until the
-   * journal's leftovers are fed in (replaying is set first); then the
-   * listener and the pollers. */
-  atomic_store(&rt->replaying, 1);
+   * a start() wait in the lanes. While the journal's leftovers from before
+   * the start are fed in, new durable messages queue behind them in the
+   * journal (backlog mode), so every partition keeps its order across the
+   * restart; then the listener and the pollers. */
+  dray__spool_stats(rt->journal, &rt->at_open);
+  atomic_store(&rt->backlog_on, rt->at_open.records > 0);
   for (size_t i = 0; i < rt->instance_count; i++)
     if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
@@ -588,7 +773,7 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
       snprintf(err, err_size, "cannot start workers for %s", rt->instances[i]->name);
       return -1;
     }
-  if (replay_journal(rt, err, err_size) != 0) return -1;
+  if (feeder_start(rt, err, err_size) != 0) return -1;
   if (rt->http && dray__http_start(rt->http, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++) {
     struct dray_instance *inst = rt->instances[i];
@@ -625,8 +810,11 @@ static size_t runtime_close(struct dray__runtime *rt) {
     if (inst->poll_thread_running) pthread_join(inst->poll_thread, NULL);
     inst->poll_thread_running = 0;
   }
-  if (rt->replay_thread_running) pthread_join(rt->replay_thread, NULL);
-  rt->replay_thread_running = 0;
+  pthread_mutex_lock(&rt->feed_mu);
+  pthread_cond_signal(&rt->feed_cv);
+  pthread_mutex_unlock(&rt->feed_mu);
+  if (rt->feeder_thread_running) pthread_join(rt->feeder_thread, NULL);
+  rt->feeder_thread_running = 0;
   if (rt->http) dray__http_destroy(&rt->http);
   /* Pure sources stop now; instances that also receive stop after the
    * drain, since process() is valid only before stop(). */
@@ -763,7 +951,15 @@ int dray__run(const char *config_path) {
   int code = 0;
   memset(&rt, 0, sizeof rt);
   rt.lock_fd = -1;
-  pthread_rwlock_init(&rt.route_lock, NULL);
+  /* Writers first: the feeder's short write lock (leaving backlog mode)
+   * must not starve under a steady stream of accepts. */
+  pthread_rwlockattr_t rwa;
+  pthread_rwlockattr_init(&rwa);
+  pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&rt.route_lock, &rwa);
+  pthread_rwlockattr_destroy(&rwa);
+  pthread_mutex_init(&rt.feed_mu, NULL);
+  pthread_cond_init(&rt.feed_cv, NULL);
   dray__registry_init(&rt.registry);
 
   rt.site = dray__site_load(config_path, &rt.registry, &diag);
@@ -824,5 +1020,7 @@ out:;
   dray__site_free(&rt.site);
   dray__registry_release(&rt.registry);
   pthread_rwlock_destroy(&rt.route_lock);
+  pthread_mutex_destroy(&rt.feed_mu);
+  pthread_cond_destroy(&rt.feed_cv);
   return code;
 }

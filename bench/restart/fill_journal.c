@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
       dray_msg *m = dray__msg_new("dray://restart/gen", "dray.test.item.v1", body, (size_t)blen);
       dray__msg_set_header(m, "id", id);
       dray__buf_init(&bufs[k]);
-      dray__journal_encode(&bufs[k], argv[2], NULL, 0, m);
+      dray__journal_encode(&bufs[k], argv[2], NULL, 0, 0, m);
       recs[k] = (struct dray__spool_rec){bufs[k].data, (uint32_t)bufs[k].len};
       dray__msg_free(&m);
     }

@@ -37,7 +37,7 @@ def dray(*args, input=None, env=None, timeout=60):
 class Site:
     def __init__(self, yaml_text, env=None):
         self.dir = tempfile.mkdtemp(prefix="dray-it-")
-        atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
+        if not os.environ.get("DRAY_KEEP"): atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
         self.path = os.path.join(self.dir, "site.yaml")
         self.write(yaml_text)
         self.log_path = os.path.join(self.dir, "dray.log")
