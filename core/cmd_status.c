@@ -77,7 +77,7 @@ int dray__cmd_status(int argc, char **argv) {
     struct json_object *j;
     if (json_object_object_get_ex(root, "journal", &j))
       printf("\njournal: %lld records unreleased (%lld bytes); backlog for %d destination(s); "
-             "%lld messages queued in it since start\n",
+             "%lld messages queued in backlogs since start\n",
              (long long)json_object_get_int64(json_object_object_get(j, "records")),
              (long long)json_object_get_int64(json_object_object_get(j, "bytes")),
              json_object_get_int(json_object_object_get(j, "backlog_destinations")),

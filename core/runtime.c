@@ -65,7 +65,7 @@ struct dray__runtime {
   struct dray__feeder **feeders;
   struct dray__spool_stats at_open; /* the journal before any source started */
   uint64_t spool_cap;               /* max_disk_bytes of the journal and each backlog */
-  atomic_uint_least64_t backlog_queued; /* messages queued in the journal so far */
+  atomic_uint_least64_t backlog_queued; /* messages queued in backlogs since start */
   atomic_int replaying;                 /* the start-up replay runs */
   pthread_t replay_thread;
   int replay_thread_running;
@@ -448,19 +448,19 @@ static void bundles_add(struct bundles *bs, struct dray__pipeline *pl, unsigned 
   }
 }
 
-/* Hands a prepared (and, if durable, journaled) message to its lanes (via
- * bs; the caller flushes), or to the backlog the feeder delivers from the
- * journal. */
+/* Hands a prepared (and, if durable, journaled) message to the lanes not
+ * queued for (via bs; the caller flushes); the queued destinations' feeders
+ * deliver their copies from their backlogs. */
 static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p,
                    struct bundles *bs) {
-  if (p->count && p->queued) {
-    dray__metric_add(from->name, "queued_in_journal", 1);
-    atomic_fetch_add(&rt->backlog_queued, 1);
-  }
   size_t direct = direct_count(p);
-  if (p->count && !direct && !p->msg->minted_id)
+  if (p->count && !p->msg->minted_id)
     dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
                      dray__msg_header(p->msg, "id"), mono_now_ms());
+  if (p->count && p->queued) {
+    dray__metric_add(from->name, "queued_in_backlog", 1);
+    atomic_fetch_add(&rt->backlog_queued, 1);
+  }
   if (direct) {
     DRAY_FAULT_POINT("runtime.after_journal_append");
     struct dray__delivery *d = calloc(1, sizeof *d);
@@ -478,9 +478,6 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
     atomic_init(&d->remaining, (int)direct);
     for (size_t k = 0; k < p->count; k++)
       if (!is_queued(p, k)) bundles_add(bs, rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
-    if (!p->msg->minted_id)
-      dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
-                       dray__msg_header(p->msg, "id"), mono_now_ms());
   }
   dray__metric_inc(from->m_emitted, 1);
 }

@@ -121,7 +121,7 @@ routes:
         stats = dict(l for l in site.lines("gen.stats"))
         self.assertEqual(int(stats["emitted"]), 3000)
         self.assertEqual(int(stats["backpressure"]), 0, "a full lane is not backpressure")
-        queued = re.search(r"^gen\.queued_in_journal (\d+)$", site.text(), re.M)
+        queued = re.search(r"^gen\.queued_in_backlog (\d+)$", site.text(), re.M)
         self.assertTrue(queued and int(queued.group(1)) > 0, "capacity 4 must queue in the journal")
         self.check_order(site.lines("sink.log"), 3000)
 
