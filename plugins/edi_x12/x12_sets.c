@@ -140,6 +140,11 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 static int cmp_seg(const void *a, const void *b) {
   /* sorted only so that listings are stable; lookups go by key */
   return strcmp(((const struct x12_segment_def *)a)->id,
@@ -192,6 +197,17 @@ static int parse_element(char *field, struct x12_element_def *el) {
     qsort(list, k, sizeof(*list), cmp_str);
     el->codes = list;
     el->ncodes = (uint16_t)k;
+    uint32_t *keys = calloc(k ? k : 1, sizeof(*keys));
+    if (!keys) return -1;
+    int all_short = 1;
+    for (size_t i = 0; i < k; i++)
+      if (!(keys[i] = x12_code_key(list[i], strlen(list[i])))) all_short = 0;
+    if (all_short) {
+      qsort(keys, k, sizeof(*keys), cmp_u32);
+      el->code_keys = keys;
+    } else {
+      free(keys); /* the validator then takes the string list */
+    }
   }
   return 0;
 }
@@ -235,6 +251,8 @@ static void load(void) {
          f = strtok_r(NULL, "|", &save))
       if (parse_element(f, &segs[i].el[k++]) < 0) goto fail;
     segs[i].count = (uint8_t)k;
+    for (size_t e = 0; e < k; e++)
+      if (segs[i].el[e].mandatory) segs[i].last_mandatory = (uint8_t)(e + 1);
   }
   qsort(segs, NSEG, sizeof(segs[0]), cmp_seg);
   for (size_t i = 0; i < NSEG; i++)
