@@ -128,11 +128,13 @@ static const char *const set_table[] = {
 #define NSEG (sizeof(segment_table) / sizeof(segment_table[0]))
 #define NSET (sizeof(set_table) / sizeof(set_table[0]))
 
-static struct x12_segment_def segs[NSEG];
+struct x12_segment_def x12_segment_defs[NSEG];
+#define segs x12_segment_defs
 _Static_assert(NSEG < 255, "seg_by_key holds uint8_t indexes");
 static struct x12_set_def sets[NSET];
 static char *lines[NSEG + NSET]; /* the parsed copies, kept for life */
-static uint8_t seg_by_key[X12_TAG_KEYS]; /* index + 1 into segs, 0: none */
+uint8_t x12_segment_index[X12_TAG_KEYS]; /* index + 1 into segs, 0: none */
+#define seg_by_key x12_segment_index
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int load_result;
 
@@ -290,12 +292,6 @@ fail:
 int x12_sets_load(void) {
   pthread_once(&once, load);
   return load_result;
-}
-
-const struct x12_segment_def *x12_segment_def_by_key(uint32_t key) {
-  if (!key || key >= X12_TAG_KEYS) return NULL;
-  uint8_t i = seg_by_key[key];
-  return i ? &segs[i - 1] : NULL;
 }
 
 const struct x12_segment_def *x12_segment_def_find(const char *tag,

@@ -93,8 +93,18 @@ struct x12_set_def {
 
 /* Compiles the tables once; returns 0 or -1 (out of memory). */
 int x12_sets_load(void);
-/* Segment definition by tag key (x12_tag_key), or NULL. */
-const struct x12_segment_def *x12_segment_def_by_key(uint32_t key);
+/* The compiled dictionary (x12_sets.c), for the inline lookup below. */
+extern struct x12_segment_def x12_segment_defs[];
+extern uint8_t x12_segment_index[X12_TAG_KEYS]; /* index + 1, 0: none */
+
+/* Segment definition by tag key (x12_tag_key), or NULL. Inline: the
+ * validator asks once per segment. */
+static inline const struct x12_segment_def *x12_segment_def_by_key(
+    uint32_t key) {
+  if (!key || key >= X12_TAG_KEYS) return NULL;
+  uint8_t i = x12_segment_index[key];
+  return i ? &x12_segment_defs[i - 1] : NULL;
+}
 /* Segment definition by tag, or NULL when the tag is unknown. */
 const struct x12_segment_def *x12_segment_def_find(const char *tag,
                                                    size_t len);

@@ -2,7 +2,8 @@
  * terminator): one pass per segment that finds the terminator and splits
  * the elements, 16 bytes per step with SSE2 (a byte loop over a class table
  * elsewhere and for the last bytes of a window); spans into the caller's
- * buffer. -DX12_TOK_SCALAR forces the byte loop (tests compare both). */
+ * buffer. X12_TOK_BYTEWISE (or -DX12_TOK_SCALAR at build time) keeps to
+ * the byte loop; tests and the fuzzer compare both. */
 #include "x12_tokenizer.h"
 
 #include <stdarg.h>
@@ -402,8 +403,11 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
       t->off++;
     }
   }
-  else
-    skip_after_terminator(t); /* the window may have ended right after one */
+  else if (t->off < t->len &&
+           (b[t->off] == '\n' || b[t->off] == '\r' || b[t->off] == ' ' ||
+            b[t->off] == '\t'))
+    skip_after_terminator(t); /* the window may have ended right after one
+                                 (only these bytes are ever skipped) */
   size_t avail = t->len - t->off;
   if (avail == 0) return t->final ? X12_TOK_END : X12_TOK_NEED_MORE;
   if (avail < 3 && !t->final) return X12_TOK_NEED_MORE;
@@ -435,7 +439,7 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
         (char)(t->delims.repetition ? t->delims.repetition
                                     : t->delims.component));
     const __m128i v1f = _mm_set1_epi8(0x1f), v7f = _mm_set1_epi8(0x7f);
-    while (lim - p >= 16) {
+    while (lim - p >= 16 && !(t->flags & X12_TOK_BYTEWISE)) {
       __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
       unsigned me = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, ve));
       unsigned mt = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vt));

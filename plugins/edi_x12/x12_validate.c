@@ -361,7 +361,7 @@ static int code_listed(const struct x12_element_def *ed, const char *p,
  * type, without recording anything; any doubt returns 0 and the generic
  * walk below then finds and records the faults, so both paths report the
  * same errors (test_validate runs the bad inputs through both). */
-static int elements_clean(const struct x12_segment *seg,
+static inline int elements_clean(const struct x12_segment *seg,
                           const struct x12_segment_def *def) {
   uint32_t n = seg->count - 1;
   if (n > def->count) {
@@ -799,6 +799,13 @@ static int collect(struct x12_validator *v, const struct x12_segment *seg) {
 static uint32_t hash_str(const char *s) {
   uint32_t h = 2166136261u;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  /* FNV's low bits cluster for sequential numbers ("0001", "0002"...) and
+   * the table is indexed by them: mix the high bits in (murmur3 fmix32) */
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
   return h;
 }
 
@@ -933,6 +940,10 @@ static void on_body(struct x12_validator *v, const struct x12_segment *seg,
   }
   for (uint16_t i = 0; i < s->def->nmandatory && i < 32; i++)
     if (s->def->mandatory_keys[i] == key) v->mandatory_seen |= 1u << i;
+  /* the clean common case without the call (check_elements repeats the
+   * same test for its other callers) */
+  if (!seg->flags && !(v->flags & X12_VAL_GENERIC) && elements_clean(seg, def))
+    return;
   /* v5010 only matters for separators inside elements (seg->flags) */
   check_elements(v, seg, def, position, d, seg->flags ? v5010(v) : 0);
 }
