@@ -142,7 +142,8 @@ xj *xj_bool(int b) {
 
 static struct xj_member *find(const xj *o, const char *key) {
   for (struct xj_member *m = o->u.obj.head; m; m = m->next)
-    if (m->key == key || strcmp(m->key, key) == 0) return m;
+    if (m->key == key || (m->key[0] == key[0] && strcmp(m->key, key) == 0))
+      return m; /* literals: mostly the same pointer or another first byte */
   return NULL;
 }
 

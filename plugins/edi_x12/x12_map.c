@@ -30,8 +30,10 @@ static struct x12_span el(const struct walk *w, uint32_t seg, uint32_t n) {
 static int tag(const struct walk *w, uint32_t seg, const char *t) {
   if (seg >= w->s->nsegs) return 0;
   struct x12_span s = w->s->spans[w->s->segs[seg].first];
-  /* first-byte test first: the walkers try many tags per segment */
-  return s.len && s.ptr[0] == t[0] && x12_span_eq(s, t);
+  /* the walkers try many tags per segment: compare in place, no strlen */
+  for (uint32_t i = 0; i < s.len; i++)
+    if (t[i] == '\0' || t[i] != s.ptr[i]) return 0;
+  return s.len && t[s.len] == '\0';
 }
 
 /* Copies element n of segment seg (trimmed) into buf; returns buf, which is
