@@ -4,7 +4,7 @@
  * SSE2 split against the byte loop and the element fast path against the
  * generic walk (each pair must agree exactly).
  * Seeds: fuzz/seeds/ (committed) plus the ../shared fixtures copied into a
- * corpus folder outside the repository by bench/x12/fuzz.sh. */
+ * corpus folder outside the repository by fuzz/run.sh. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
