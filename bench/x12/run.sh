@@ -20,7 +20,7 @@ fi
 cc -O2 -g -std=c11 -D_GNU_SOURCE -I"$src" "$here/x12_bench.c" \
   "$src"/x12_tokenizer.c "$src"/x12_sets.c "$src"/x12_validate.c \
   "$src"/x12_writer.c "$src"/x12_ack.c "$src"/x12_codes.c "$src"/x12_map.c \
-  "$src"/x12_encode.c "$src"/x12_decode.c \
+  "$src"/x12_encode.c "$src"/x12_decode.c "$src"/x12_json.c \
   $(pkg-config --cflags --libs json-c) -lpthread -o "$work/x12_bench"
 if [ ! -d "$work/node_modules/node-x12" ] || [ ! -d "$work/node_modules/x12-parser" ]; then
   (cd "$work" && [ -f package.json ] || npm init -y >/dev/null 2>&1

@@ -2,12 +2,13 @@
  * transaction set over shared helpers; code lists come from x12_codes.c. */
 #include "x12_map.h"
 
-#include <json-c/json.h>
+#include <json-c/json.h> /* x12_map_ack_sent only */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "x12_codes.h"
+#include "x12_json.h"
 
 /* ------------------------------------------------------------------ */
 /* access to the collected segments                                     */
@@ -29,8 +30,10 @@ static struct x12_span el(const struct walk *w, uint32_t seg, uint32_t n) {
 static int tag(const struct walk *w, uint32_t seg, const char *t) {
   if (seg >= w->s->nsegs) return 0;
   struct x12_span s = w->s->spans[w->s->segs[seg].first];
-  /* first-byte test first: the walkers try many tags per segment */
-  return s.len && s.ptr[0] == t[0] && x12_span_eq(s, t);
+  /* the walkers try many tags per segment: compare in place, no strlen */
+  for (uint32_t i = 0; i < s.len; i++)
+    if (t[i] == '\0' || t[i] != s.ptr[i]) return 0;
+  return s.len && t[s.len] == '\0';
 }
 
 /* Copies element n of segment seg (trimmed) into buf; returns buf, which is
@@ -45,17 +48,15 @@ static char *str(const struct walk *w, uint32_t seg, uint32_t n, char *buf,
   return buf;
 }
 
-/* Keys are string literals (static storage): json-c keeps the pointer
- * instead of copying it, one malloc less per field. */
-#define jadd(o, k, v) \
-  json_object_object_add_ex((o), (k), (v), JSON_C_OBJECT_ADD_CONSTANT_KEY)
+/* Keys are string literals (static storage): the tree keeps the pointer. */
+#define jadd(o, k, v) xj_set((o), (k), (v))
 
 /* Adds key: v when v is non-empty. key must be a literal (see jadd). */
-static void put_s(json_object *o, const char *key, const char *v) {
-  if (v && *v) jadd(o, key, json_object_new_string(v));
+static void put_s(xj *o, const char *key, const char *v) {
+  if (v && *v) jadd(o, key, xj_string(v));
 }
 
-static void put_el(const struct walk *w, json_object *o, const char *key,
+static void put_el(const struct walk *w, xj *o, const char *key,
                    uint32_t seg, uint32_t n) {
   char buf[512];
   put_s(o, key, str(w, seg, n, buf, sizeof(buf)));
@@ -89,16 +90,16 @@ static int normalize_number(const char *s, char *out, size_t size) {
   return digits ? 0 : -1;
 }
 
-static void put_num(const struct walk *w, json_object *o, const char *key,
+static void put_num(const struct walk *w, xj *o, const char *key,
                     uint32_t seg, uint32_t n) {
   char raw[64], norm[64];
   str(w, seg, n, raw, sizeof(raw));
   if (!raw[0] || normalize_number(raw, norm, sizeof(norm)) < 0) return;
   if (!strchr(norm, '.'))
-    jadd(o, key, json_object_new_int64(strtoll(norm, NULL, 10)));
+    jadd(o, key, xj_int(strtoll(norm, NULL, 10)));
   else
     jadd(o, key,
-                           json_object_new_double_s(strtod(norm, NULL), norm));
+                           xj_number(norm));
 }
 
 int x12_decimal_minor(const char *s, long long *out) {
@@ -226,7 +227,7 @@ int x12_resolve_time(const char *date, const char *time, const char *code,
   return 0;
 }
 
-static void put_date(const struct walk *w, json_object *o, const char *key,
+static void put_date(const struct walk *w, xj *o, const char *key,
                      uint32_t seg, uint32_t n) {
   char raw[16], out[16];
   fmt_date(str(w, seg, n, raw, sizeof(raw)), out, sizeof(out));
@@ -251,10 +252,10 @@ static const char *currency_of(const struct walk *w, char *buf, size_t size) {
 }
 
 /* external_refs: where the document came from (system x12:<qual>:<id>). */
-static json_object *source_refs(const struct walk *w) {
+static xj *source_refs(const struct walk *w) {
   const struct x12_map_env *e = w->env;
-  json_object *a = json_object_new_array();
-  json_object *r = json_object_new_object();
+  xj *a = xj_array();
+  xj *r = xj_object();
   char sys[64], val[64];
   snprintf(sys, sizeof(sys), "x12:%s:%s", e->ic->isa05, e->ic->isa06);
   snprintf(val, sizeof(val), "%s-%s-%s", e->ic->isa13, e->group->gs06,
@@ -262,7 +263,7 @@ static json_object *source_refs(const struct walk *w) {
   put_s(r, "system", sys);
   put_s(r, "type", e->set->st01);
   put_s(r, "value", val);
-  json_object_array_add(a, r);
+  xj_push(a, r);
   return a;
 }
 
@@ -285,7 +286,7 @@ static const char *weight_unit(const char *u) {
 
 /* {value, unit, kind} from a number element and a unit code; NULL when
  * the unit is unknown or the number is not. */
-static json_object *weight(const struct walk *w, uint32_t seg, uint32_t n_value,
+static xj *weight(const struct walk *w, uint32_t seg, uint32_t n_value,
                            const char *unit_code, const char *kind) {
   char raw[32], norm[32];
   const char *unit = weight_unit(unit_code);
@@ -293,9 +294,9 @@ static json_object *weight(const struct walk *w, uint32_t seg, uint32_t n_value,
   if (!unit || !raw[0] || normalize_number(raw, norm, sizeof(norm)) < 0 ||
       norm[0] == '-')
     return NULL;
-  json_object *o = json_object_new_object();
+  xj *o = xj_object();
   jadd(o, "value",
-                         json_object_new_double_s(strtod(norm, NULL), norm));
+                         xj_number(norm));
   put_s(o, "unit", unit);
   put_s(o, "kind", kind);
   return o;
@@ -321,23 +322,23 @@ static const char *ref_type(const char *q) {
   return q;
 }
 
-static void add_ref(const struct walk *w, json_object *refs, uint32_t i,
+static void add_ref(const struct walk *w, xj *refs, uint32_t i,
                     int qual_first) {
   char q[8], v[128];
   str(w, i, qual_first ? 1 : 2, q, sizeof(q));
   str(w, i, qual_first ? 2 : 1, v, sizeof(v));
   if (!q[0] || !v[0]) return;
-  json_object *r = json_object_new_object();
+  xj *r = xj_object();
   put_s(r, "type", ref_type(q));
   put_s(r, "value", v);
   put_s(r, "qualifier_raw", q);
-  json_object_array_add(refs, r);
+  xj_push(refs, r);
 }
 
 /* N1 loop at *i (N1 N2 N3 N4 PER G61); advances *i past it. */
-static json_object *party(const struct walk *w, uint32_t *i) {
+static xj *party(const struct walk *w, uint32_t *i) {
   char code[8], buf[128];
-  json_object *p = json_object_new_object();
+  xj *p = xj_object();
   str(w, *i, 1, code, sizeof(code));
   const char *role = x12_party_role(code);
   put_s(p, "role", role ? role : "other");
@@ -350,28 +351,28 @@ static json_object *party(const struct walk *w, uint32_t *i) {
     str(w, *i, 4, buf, sizeof(buf));
     if (strlen(buf) == 13 && strspn(buf, "0123456789") == 13) put_s(p, "gln", buf);
   }
-  json_object *addr = NULL, *street = NULL, *contact = NULL;
+  xj *addr = NULL, *street = NULL, *contact = NULL;
   uint32_t k = *i + 1;
   for (; k < w->s->nsegs; k++) {
     if (tag(w, k, "N2")) {
-      if (!addr) addr = json_object_new_object();
+      if (!addr) addr = xj_object();
       put_el(w, addr, "name", k, 1);
     } else if (tag(w, k, "N3")) {
-      if (!addr) addr = json_object_new_object();
-      if (!street) street = json_object_new_array();
+      if (!addr) addr = xj_object();
+      if (!street) street = xj_array();
       for (uint32_t n = 1; n <= 2; n++)
         if (str(w, k, n, buf, sizeof(buf))[0] &&
-            json_object_array_length(street) < 4)
-          json_object_array_add(street, json_object_new_string(buf));
+            xj_len(street) < 4)
+          xj_push(street, xj_string(buf));
     } else if (tag(w, k, "N4")) {
-      if (!addr) addr = json_object_new_object();
+      if (!addr) addr = xj_object();
       put_el(w, addr, "city", k, 1);
       put_el(w, addr, "region", k, 2);
       put_el(w, addr, "postal_code", k, 3);
       put_s(addr, "country", country2(str(w, k, 4, buf, sizeof(buf))));
     } else if (tag(w, k, "PER") || tag(w, k, "G61")) {
       if (contact) continue; /* the first contact */
-      contact = json_object_new_object();
+      contact = xj_object();
       put_el(w, contact, "name", k, 2);
       char q[8];
       for (uint32_t n = 3; n + 1 <= 8; n += 2) {
@@ -394,8 +395,8 @@ static json_object *party(const struct walk *w, uint32_t *i) {
 }
 
 /* Product id pairs (qualifier, id) from element `from` on -> item_ids. */
-static json_object *item_ids(const struct walk *w, uint32_t i, uint32_t from) {
-  json_object *ids = json_object_new_object();
+static xj *item_ids(const struct walk *w, uint32_t i, uint32_t from) {
+  xj *ids = xj_object();
   for (uint32_t n = from; n + 1 < w->s->segs[i].count; n += 2) {
     char q[8], v[64];
     str(w, i, n, q, sizeof(q));
@@ -410,20 +411,20 @@ static json_object *item_ids(const struct walk *w, uint32_t i, uint32_t from) {
                       : !strcmp(q, "SK") ? "sku"
                                          : NULL;
     char k2[16];
-    if (!key || json_object_object_get_ex(ids, key, NULL)) {
+    if (!key || xj_get(ids, key, NULL)) {
       snprintf(k2, sizeof(k2), "x12_%s", q);
       key = k2;
     }
     /* k2 is a stack buffer: this key must be copied */
-    if (!json_object_object_get_ex(ids, key, NULL))
-      json_object_object_add(ids, key, json_object_new_string(v));
+    if (!xj_get(ids, key, NULL))
+      xj_set_copy(ids, key, xj_string(v));
   }
   return ids;
 }
 
 /* Price as unit_price_minor (+ price_per when it has more than 2
  * decimals: 3.535 = 3535 minor per 10 units). */
-static void put_price(json_object *o, const char *raw) {
+static void put_price(xj *o, const char *raw) {
   char norm[64];
   if (!raw[0] || normalize_number(raw, norm, sizeof(norm)) < 0) return;
   const char *dot = strchr(norm, '.');
@@ -440,8 +441,8 @@ static void put_price(json_object *o, const char *raw) {
     for (size_t k = dec; k < 2; k++) v *= 10;
   else
     for (size_t k = 2; k < dec && per < 1000000000LL; k++) per *= 10;
-  jadd(o, "unit_price_minor", json_object_new_int64(neg ? -v : v));
-  if (per > 1) jadd(o, "price_per", json_object_new_int64(per));
+  jadd(o, "unit_price_minor", xj_int(neg ? -v : v));
+  if (per > 1) jadd(o, "price_per", xj_int(per));
 }
 
 /* qty * price rounded half away from zero to minor units; -1 if unknown. */
@@ -475,116 +476,19 @@ static void set_headers(struct x12_out_msg *m, const struct walk *w,
              "/%d", index);
 }
 
-/* A growable text buffer for serializing bodies: one per thread, kept
- * between messages (json-c's own serializer allocates and frees a buffer
- * per message, which dominated the decode profile). */
-struct sbuf {
-  char *d;
-  size_t len, cap;
-  int oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 8192;
-    while (cap < b->len + n + 1) cap *= 2;
-    char *d = realloc(b->d, cap);
-    if (!d) {
-      b->oom = 1;
-      return;
-    }
-    b->d = d;
-    b->cap = cap;
-  }
-  memcpy(b->d + b->len, s, n);
-  b->len += n;
-  b->d[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  size_t start = 0;
-  sb_put(b, "\"", 1);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    sb_put(b, s + start, i - start);
-    char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-    if (c == '"') sb_put(b, "\\\"", 2);
-    else if (c == '\\') sb_put(b, "\\\\", 2);
-    else if (c == '\n') sb_put(b, "\\n", 2);
-    else if (c == '\t') sb_put(b, "\\t", 2);
-    else if (c == '\r') sb_put(b, "\\r", 2);
-    else sb_put(b, esc, 6);
-    start = i + 1;
-  }
-  sb_put(b, s + start, n - start);
-  sb_put(b, "\"", 1);
-}
-
-static void sb_json(struct sbuf *b, json_object *o) {
-  char num[32];
-  switch (json_object_get_type(o)) {
-  case json_type_null:
-    sb_put(b, "null", 4);
-    break;
-  case json_type_boolean:
-    if (json_object_get_boolean(o)) sb_put(b, "true", 4);
-    else sb_put(b, "false", 5);
-    break;
-  case json_type_int: {
-    int n = snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(o));
-    sb_put(b, num, (size_t)n);
-    break;
-  }
-  case json_type_double: { /* the exact text given to new_double_s */
-    const char *t = json_object_get_string(o);
-    sb_put(b, t, strlen(t));
-    break;
-  }
-  case json_type_string:
-    sb_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
-    break;
-  case json_type_object: {
-    int first = 1;
-    sb_put(b, "{", 1);
-    json_object_object_foreach(o, key, val) {
-      if (!first) sb_put(b, ",", 1);
-      first = 0;
-      sb_str(b, key, strlen(key));
-      sb_put(b, ":", 1);
-      sb_json(b, val);
-    }
-    sb_put(b, "}", 1);
-    break;
-  }
-  case json_type_array: {
-    size_t n = json_object_array_length(o);
-    sb_put(b, "[", 1);
-    for (size_t i = 0; i < n; i++) {
-      if (i) sb_put(b, ",", 1);
-      sb_json(b, json_object_array_get_idx(o, i));
-    }
-    sb_put(b, "]", 1);
-    break;
-  }
-  }
-}
-
-static _Thread_local struct sbuf tl_buf;
+/* The serialized body: one buffer per thread, kept between messages. */
+static _Thread_local struct xj_out tl_buf;
 
 static int send(x12_emit_fn emit, void *ctx, struct x12_out_msg *m,
-                const char *type, json_object *body) {
-  struct sbuf *b = &tl_buf;
+                const char *type, xj *body) {
+  struct xj_out *b = &tl_buf;
   b->len = 0;
   b->oom = 0;
-  sb_json(b, body);
-  json_object_put(body);
+  xj_write(b, body); /* the tree stays in the arena until the set is done */
   m->type = type;
   m->body = b->d;
   m->body_len = b->len;
-  int r = b->oom || !b->d ? -1 : emit(ctx, m);
+  int r = b->oom || !b->d || xj_failed() ? -1 : emit(ctx, m);
   /* a buffer grown by one very large body is not kept */
   if (b->cap > (1u << 20)) {
     free(b->d);
@@ -596,6 +500,7 @@ static int send(x12_emit_fn emit, void *ctx, struct x12_out_msg *m,
 void x12_map_thread_release(void) {
   free(tl_buf.d);
   memset(&tl_buf, 0, sizeof(tl_buf));
+  xj_thread_release();
 }
 
 /* A date (and optional time) as an RFC 3339 date-time; a date alone is
@@ -606,7 +511,7 @@ static int date_time(const struct walk *w, const char *date, const char *time,
                           w->env->local_tz, out, size);
 }
 
-static void put_dt(const struct walk *w, json_object *o, const char *key,
+static void put_dt(const struct walk *w, xj *o, const char *key,
                    const char *date, const char *time, const char *code) {
   char out[40];
   if (date[0] && date_time(w, date, time, code, out, sizeof(out)) == 0)
@@ -616,13 +521,13 @@ static void put_dt(const struct walk *w, json_object *o, const char *key,
 /* ------------------------------------------------------------------ */
 /* 850 / 855 -> order (dray.order.created.v1 / acknowledged.v1)        */
 
-static json_object *po_line(const struct walk *w, uint32_t *i,
+static xj *po_line(const struct walk *w, uint32_t *i,
                             const char *cur, int is_855) {
   char buf[64], qty[32], price[32];
-  json_object *l = json_object_new_object();
+  xj *l = xj_object();
   str(w, *i, 1, buf, sizeof(buf));
   if (buf[0]) put_s(l, "line_no", buf);
-  else jadd(l, "line_no", json_object_new_int((int)*i));
+  else jadd(l, "line_no", xj_int((int)*i));
   put_num(w, l, "qty", *i, 2);
   put_el(w, l, "uom", *i, 3);
   str(w, *i, 2, qty, sizeof(qty));
@@ -630,11 +535,11 @@ static json_object *po_line(const struct walk *w, uint32_t *i,
   put_price(l, price);
   long long amount;
   if (qty[0] && price[0] && line_amount(qty, price, &amount) == 0)
-    jadd(l, "amount_minor", json_object_new_int64(amount));
+    jadd(l, "amount_minor", xj_int(amount));
   put_s(l, "currency", cur);
   jadd(l, "item_ids", item_ids(w, *i, 6));
   uint32_t k = *i + 1;
-  json_object *sched = NULL;
+  xj *sched = NULL;
   for (; k < w->s->nsegs; k++) {
     if (tag(w, k, "PID")) {
       put_el(w, l, "description", k, 5);
@@ -653,14 +558,14 @@ static json_object *po_line(const struct walk *w, uint32_t *i,
       put_num(w, l, "ack_qty", k, 2);
     } else if (tag(w, k, "SCH")) {
       char d[16], out[16];
-      if (!sched) sched = json_object_new_array();
-      json_object *s = json_object_new_object();
+      if (!sched) sched = xj_array();
+      xj *s = xj_object();
       put_num(w, s, "qty", k, 1);
-      if (!json_object_object_get_ex(s, "qty", NULL))
-        jadd(s, "qty", json_object_new_int(0));
+      if (!xj_get(s, "qty", NULL))
+        jadd(s, "qty", xj_int(0));
       fmt_date(str(w, k, 6, d, sizeof(d)), out, sizeof(out));
       put_s(s, "date", out);
-      json_object_array_add(sched, s);
+      xj_push(sched, s);
     } else if (tag(w, k, "PO4") || tag(w, k, "CTP") || tag(w, k, "QTY") ||
                tag(w, k, "REF") || tag(w, k, "MSG") || tag(w, k, "TXI") ||
                tag(w, k, "SAC")) {
@@ -675,7 +580,7 @@ static json_object *po_line(const struct walk *w, uint32_t *i,
 }
 
 /* DTM on an order header -> requested windows. */
-static void order_dtm(const struct walk *w, uint32_t i, json_object *o) {
+static void order_dtm(const struct walk *w, uint32_t i, xj *o) {
   char q[8], d[16], from[40], to[40];
   str(w, i, 1, q, sizeof(q));
   str(w, i, 2, d, sizeof(d));
@@ -687,9 +592,9 @@ static void order_dtm(const struct walk *w, uint32_t i, json_object *o) {
                         ? "requested_pickup_window"
                         : NULL;
   if (!key) return;
-  json_object *win = NULL;
-  if (!json_object_object_get_ex(o, key, &win)) {
-    win = json_object_new_object();
+  xj *win = NULL;
+  if (!xj_get(o, key, &win)) {
+    win = xj_object();
     jadd(o, key, win);
   }
   if (!strcmp(q, "037")) put_s(win, "from", from);
@@ -704,11 +609,11 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
                        int is_855) {
   char cur[8], po[64] = "", buf[64];
   const char *currency = currency_of(w, cur, sizeof(cur));
-  json_object *o = json_object_new_object();
-  json_object *parties = json_object_new_array();
-  json_object *lines = json_object_new_array();
-  json_object *refs = json_object_new_array();
-  json_object *notes = json_object_new_array();
+  xj *o = xj_object();
+  xj *parties = xj_array();
+  xj *lines = xj_array();
+  xj *refs = xj_array();
+  xj *notes = xj_array();
   for (uint32_t i = 1; i + 1 < w->s->nsegs; i++) {
     if (tag(w, i, "BEG") || tag(w, i, "BAK")) {
       int bak = tag(w, i, "BAK");
@@ -723,7 +628,7 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
         const char *t = x12_order_ack_type(buf);
         put_s(o, "status", !strcmp(t, "accepted_with_exceptions") ? "accepted_with_changes"
                            : !strcmp(t, "unknown") ? "acknowledged" : t);
-        json_object *raw = json_object_new_object();
+        xj *raw = xj_object();
         put_s(raw, "system", "x12.855");
         put_s(raw, "code", buf);
         jadd(o, "status_raw", raw);
@@ -742,7 +647,7 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
     } else if (tag(w, i, "DTM")) {
       order_dtm(w, i, o);
     } else if (tag(w, i, "TD5")) {
-      json_object *c = json_object_new_object();
+      xj *c = xj_object();
       str(w, i, 3, buf, sizeof(buf));
       if (strlen(buf) >= 2 && strlen(buf) <= 4 &&
           strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(buf))
@@ -751,42 +656,42 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
       put_el(w, c, "text", i, 5);
       jadd(o, "routing", c);
     } else if (tag(w, i, "ITD")) {
-      json_object *t = json_object_new_object();
+      xj *t = xj_object();
       put_el(w, t, "code", i, 1);
       char nd[16];
       str(w, i, 7, nd, sizeof(nd));
       if (nd[0] && strspn(nd, "0123456789") == strlen(nd))
-        jadd(t, "net_days", json_object_new_int(atoi(nd)));
+        jadd(t, "net_days", xj_int(atoi(nd)));
       put_el(w, t, "description", i, 12);
       jadd(o, "payment_terms", t);
     } else if (tag(w, i, "N1")) {
-      json_object_array_add(parties, party(w, &i));
+      xj_push(parties, party(w, &i));
     } else if (tag(w, i, "PO1")) {
-      json_object_array_add(lines, po_line(w, &i, currency, is_855));
+      xj_push(lines, po_line(w, &i, currency, is_855));
     } else if (tag(w, i, "MSG") || tag(w, i, "NTE")) {
       str(w, i, tag(w, i, "NTE") ? 2 : 1, buf, sizeof(buf));
-      if (buf[0]) json_object_array_add(notes, json_object_new_string(buf));
+      if (buf[0]) xj_push(notes, xj_string(buf));
     } else if (tag(w, i, "CTT")) {
-      json_object *t = NULL;
-      if (!json_object_object_get_ex(o, "totals", &t)) {
-        t = json_object_new_object();
+      xj *t = NULL;
+      if (!xj_get(o, "totals", &t)) {
+        t = xj_object();
         jadd(o, "totals", t);
       }
       char n[16];
       str(w, i, 1, n, sizeof(n));
       if (n[0] && strspn(n, "0123456789") == strlen(n))
-        jadd(t, "line_count", json_object_new_int(atoi(n)));
+        jadd(t, "line_count", xj_int(atoi(n)));
       put_num(w, t, "qty", i, 2);
     } else if (tag(w, i, "AMT")) {
       long long minor;
       str(w, i, 2, buf, sizeof(buf));
-      json_object *t = NULL;
-      if (!json_object_object_get_ex(o, "totals", &t)) {
-        t = json_object_new_object();
+      xj *t = NULL;
+      if (!xj_get(o, "totals", &t)) {
+        t = xj_object();
         jadd(o, "totals", t);
       }
       if (x12_decimal_minor(buf, &minor) == 0)
-        jadd(t, "amount_minor", json_object_new_int64(minor));
+        jadd(t, "amount_minor", xj_int(minor));
     }
   }
   if (!po[0]) { /* BEG/BAK missing: validation refuses that; stay valid */
@@ -797,8 +702,8 @@ static int map_850_855(const struct walk *w, x12_emit_fn emit, void *ctx,
   jadd(o, "references", refs);
   jadd(o, "parties", parties);
   jadd(o, "lines", lines);
-  if (json_object_array_length(notes)) jadd(o, "notes", notes);
-  else json_object_put(notes);
+  if (xj_len(notes)) jadd(o, "notes", notes);
+  else (void)notes; /* arena: dropped with the set */
   jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "order", po, po, po, 0);
@@ -824,15 +729,15 @@ static const char *mode_of(const char *td504) {
 
 static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
   char id[64] = "", po_first[64] = "", buf[64];
-  json_object *o = json_object_new_object();
-  json_object *parties = json_object_new_array();
-  json_object *orders = json_object_new_array();
-  json_object *packages = json_object_new_array();
-  json_object *lines = json_object_new_array();
-  json_object *refs = json_object_new_array();
+  xj *o = xj_object();
+  xj *parties = xj_array();
+  xj *orders = xj_array();
+  xj *packages = xj_array();
+  xj *lines = xj_array();
+  xj *refs = xj_array();
   char level = 0, hl[16] = "";
   char cur_po[64] = "";
-  json_object *pack_lines = NULL, *line = NULL;
+  xj *pack_lines = NULL, *line = NULL;
   for (uint32_t i = 1; i + 1 < w->s->nsegs; i++) {
     if (tag(w, i, "BSN")) {
       char d[16], t[16];
@@ -849,7 +754,7 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
       str(w, i, 1, hl, sizeof(hl));
       line = NULL;
       if (level == 'P' || level == 'T') {
-        json_object *p = json_object_new_object();
+        xj *p = xj_object();
         char pid[24];
         snprintf(pid, sizeof(pid), "HL%s", hl);
         put_s(p, "id", pid);
@@ -860,9 +765,9 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
           snprintf(pid, sizeof(pid), "HL%s", parent);
           put_s(p, "parent_id", pid);
         }
-        pack_lines = json_object_new_array();
+        pack_lines = xj_array();
         jadd(p, "lines", pack_lines);
-        json_object_array_add(packages, p);
+        xj_push(packages, p);
       } else if (level == 'O' || level == 'S') {
         pack_lines = NULL;
       }
@@ -870,13 +775,13 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
       char n[16], u[8], q[8];
       str(w, i, 2, n, sizeof(n));
       if (n[0] && strspn(n, "0123456789") == strlen(n))
-        jadd(o, "lading_qty", json_object_new_int(atoi(n)));
+        jadd(o, "lading_qty", xj_int(atoi(n)));
       str(w, i, 8, u, sizeof(u));
       str(w, i, 6, q, sizeof(q));
-      json_object *wt = weight(w, i, 7, u, !strcmp(q, "N") ? "net" : "gross");
+      xj *wt = weight(w, i, 7, u, !strcmp(q, "N") ? "net" : "gross");
       if (wt) jadd(o, "weight", wt);
     } else if (tag(w, i, "TD5") && level == 'S') {
-      json_object *c = json_object_new_object();
+      xj *c = xj_object();
       put_el(w, c, "scac", i, 3);
       put_el(w, c, "name", i, 5);
       jadd(o, "carrier", c);
@@ -886,7 +791,7 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
         put_s(o, "mode_raw", buf);
       }
     } else if (tag(w, i, "TD3") && level == 'S') {
-      json_object *e = json_object_new_object();
+      xj *e = xj_object();
       put_el(w, e, "type", i, 1);
       put_el(w, e, "scac", i, 2);
       put_el(w, e, "number", i, 3);
@@ -912,18 +817,18 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
         put_dt(w, o, key, str(w, i, 2, d, sizeof(d)), str(w, i, 3, t, sizeof(t)),
                str(w, i, 4, code, sizeof(code)));
     } else if (tag(w, i, "N1")) {
-      json_object_array_add(parties, party(w, &i));
+      xj_push(parties, party(w, &i));
     } else if (tag(w, i, "PRF")) {
       str(w, i, 1, cur_po, sizeof(cur_po));
       if (!po_first[0]) snprintf(po_first, sizeof(po_first), "%s", cur_po);
-      json_object *ord = json_object_new_object();
+      xj *ord = xj_object();
       put_s(ord, "po_number", cur_po);
-      json_object_array_add(orders, ord);
+      xj_push(orders, ord);
     } else if (tag(w, i, "MAN") && pack_lines) {
       char q[8];
       str(w, i, 1, q, sizeof(q));
-      json_object *p = json_object_array_get_idx(
-          packages, json_object_array_length(packages) - 1);
+      xj *p = xj_at(
+          packages, xj_len(packages) - 1);
       char mark[64];
       str(w, i, 2, mark, sizeof(mark));
       /* GS1 SSCC: 18 digits, often written with its AI "00" in front */
@@ -934,16 +839,16 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
       else if (!strcmp(q, "CP")) put_el(w, p, "tracking_number", i, 2);
       else put_el(w, p, "marks", i, 2);
     } else if (tag(w, i, "LIN")) {
-      line = json_object_new_object();
+      line = xj_object();
       str(w, i, 1, buf, sizeof(buf));
       if (buf[0]) put_s(line, "line_no", buf);
       jadd(line, "item_ids", item_ids(w, i, 2));
       if (cur_po[0]) {
-        json_object *r = json_object_new_object();
+        xj *r = xj_object();
         put_s(r, "po_number", cur_po);
         jadd(line, "order_ref", r);
       }
-      json_object_array_add(pack_lines ? pack_lines : lines, line);
+      xj_push(pack_lines ? pack_lines : lines, line);
     } else if (tag(w, i, "SN1") && line) {
       put_num(w, line, "qty", i, 2);
       put_el(w, line, "uom", i, 3);
@@ -967,7 +872,7 @@ static int map_856(const struct walk *w, x12_emit_fn emit, void *ctx) {
 /* 204 load tender -> dray.shipment.tendered.v1                         */
 
 /* G62 -> (key, date-time) on dst. */
-static void g62(const struct walk *w, uint32_t i, json_object *dst,
+static void g62(const struct walk *w, uint32_t i, xj *dst,
                 int in_stop) {
   char q[8], d[16], t[16], code[8], out[40];
   str(w, i, 1, q, sizeof(q));
@@ -978,9 +883,9 @@ static void g62(const struct walk *w, uint32_t i, json_object *dst,
   if (date_time(w, d, t, code, out, sizeof(out)) < 0) return;
   if (!in_stop) {
     if (!strcmp(q, "64")) {
-      json_object *tender = NULL;
-      if (!json_object_object_get_ex(dst, "tender", &tender)) {
-        tender = json_object_new_object();
+      xj *tender = NULL;
+      if (!xj_get(dst, "tender", &tender)) {
+        tender = xj_object();
         jadd(dst, "tender", tender);
       }
       put_s(tender, "respond_by", out);
@@ -993,15 +898,15 @@ static void g62(const struct walk *w, uint32_t i, json_object *dst,
                     : !strcmp(q, "54") || !strcmp(q, "38") ? "to"
                                                             : NULL;
   if (!key) return;
-  json_object *ap = NULL;
-  if (!json_object_object_get_ex(dst, "appointment", &ap)) {
-    ap = json_object_new_object();
+  xj *ap = NULL;
+  if (!xj_get(dst, "appointment", &ap)) {
+    ap = xj_object();
     jadd(dst, "appointment", ap);
   }
   put_s(ap, key, out);
   if (!strcmp(q, "69") || !strcmp(q, "70")) {
     put_s(dst, "planned_arrival", out);
-    json_object *raw = json_object_new_object();
+    xj *raw = xj_object();
     put_s(raw, "system", "x12.g62");
     put_s(raw, "code", q);
     jadd(ap, "raw", raw);
@@ -1010,17 +915,17 @@ static void g62(const struct walk *w, uint32_t i, json_object *dst,
 
 static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
   char id[64] = "", po_first[64] = "", buf[64];
-  json_object *o = json_object_new_object();
-  json_object *parties = json_object_new_array();
-  json_object *refs = json_object_new_array();
-  json_object *stops = json_object_new_array();
-  json_object *notes = json_object_new_array();
-  json_object *stop = NULL, *stop_refs = NULL, *stop_orders = NULL;
+  xj *o = xj_object();
+  xj *parties = xj_array();
+  xj *refs = xj_array();
+  xj *stops = xj_array();
+  xj *notes = xj_array();
+  xj *stop = NULL, *stop_refs = NULL, *stop_orders = NULL;
   for (uint32_t i = 1; i + 1 < w->s->nsegs; i++) {
     if (tag(w, i, "B2")) {
       str(w, i, 4, id, sizeof(id));
       put_s(o, "id", id);
-      json_object *c = json_object_new_object();
+      xj *c = xj_object();
       put_el(w, c, "scac", i, 2);
       jadd(o, "carrier", c);
       str(w, i, 6, buf, sizeof(buf));
@@ -1040,32 +945,32 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
       g62(w, i, stop ? stop : o, stop != NULL);
     } else if (tag(w, i, "NTE")) {
       str(w, i, 2, buf, sizeof(buf));
-      if (buf[0]) json_object_array_add(notes, json_object_new_string(buf));
+      if (buf[0]) xj_push(notes, xj_string(buf));
     } else if (tag(w, i, "N7") && !stop) {
-      json_object *e = json_object_new_object();
+      xj *e = xj_object();
       put_el(w, e, "number", i, 2);
       put_el(w, e, "type", i, 11);
       jadd(o, "equipment", e);
     } else if (tag(w, i, "N1")) {
-      json_object *p = party(w, &i);
+      xj *p = party(w, &i);
       if (stop) {
-        json_object *loc = json_object_new_object();
-        json_object *v;
-        if (json_object_object_get_ex(p, "id", &v)) put_s(loc, "id", json_object_get_string(v));
-        if (json_object_object_get_ex(p, "name", &v)) put_s(loc, "name", json_object_get_string(v));
-        if (json_object_object_get_ex(p, "address", &v))
-          jadd(loc, "address", json_object_get(v));
+        xj *loc = xj_object();
+        xj *v;
+        if (xj_get(p, "id", &v)) put_s(loc, "id", xj_str(v));
+        if (xj_get(p, "name", &v)) put_s(loc, "name", xj_str(v));
+        if (xj_get(p, "address", &v))
+          jadd(loc, "address", v);
         jadd(stop, "location", loc);
-        json_object *sp = json_object_new_array();
-        json_object_array_add(sp, p);
+        xj *sp = xj_array();
+        xj_push(sp, p);
         jadd(stop, "parties", sp);
       } else {
-        json_object_array_add(parties, p);
+        xj_push(parties, p);
       }
     } else if (tag(w, i, "S5")) {
-      stop = json_object_new_object();
-      stop_refs = json_object_new_array();
-      stop_orders = json_object_new_array();
+      stop = xj_object();
+      stop_refs = xj_array();
+      stop_orders = xj_array();
       char seq[16];
       str(w, i, 1, seq, sizeof(seq));
       int n = atoi(seq);
@@ -1073,7 +978,7 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
       snprintf(sid, sizeof(sid), "%s/%d", id[0] ? id : w->env->set->st02, n > 0 ? n : 1);
       put_s(stop, "id", sid);
       put_s(stop, "shipment_id", id);
-      jadd(stop, "sequence", json_object_new_int(n > 0 ? n : 1));
+      jadd(stop, "sequence", xj_int(n > 0 ? n : 1));
       str(w, i, 2, buf, sizeof(buf));
       const char *type = (!strcmp(buf, "LD") || !strcmp(buf, "CL") ||
                           !strcmp(buf, "PL") || !strcmp(buf, "PU"))
@@ -1083,63 +988,63 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
                              ? "delivery"
                              : "other";
       put_s(stop, "type", type);
-      json_object *raw = json_object_new_object();
+      xj *raw = xj_object();
       put_s(raw, "system", "x12.s5");
       put_s(raw, "code", buf[0] ? buf : "?");
       jadd(stop, "type_raw", raw);
       put_s(stop, "status", "planned");
       char q[8];
       str(w, i, 4, q, sizeof(q));
-      json_object *wt = weight(w, i, 3, q, "gross");
+      xj *wt = weight(w, i, 3, q, "gross");
       if (wt) jadd(stop, "weight", wt);
       char u[16];
       str(w, i, 5, u, sizeof(u));
       if (u[0] && strspn(u, "0123456789") == strlen(u))
-        jadd(stop, "lading_qty", json_object_new_int(atoi(u)));
+        jadd(stop, "lading_qty", xj_int(atoi(u)));
       jadd(stop, "references", stop_refs);
       jadd(stop, "orders", stop_orders);
-      json_object_array_add(stops, stop);
+      xj_push(stops, stop);
     } else if (tag(w, i, "OID") && stop) {
-      json_object *ord = json_object_new_object();
+      xj *ord = xj_object();
       put_el(w, ord, "order_no", i, 1);
       put_el(w, ord, "po_number", i, 2);
       str(w, i, 2, buf, sizeof(buf));
       if (buf[0] && !po_first[0]) snprintf(po_first, sizeof(po_first), "%s", buf);
-      json_object_array_add(stop_orders, ord);
+      xj_push(stop_orders, ord);
     } else if (tag(w, i, "L3")) {
       char q[8];
       str(w, i, 2, q, sizeof(q));
-      json_object *wt = weight(w, i, 1, "L", "gross");
+      xj *wt = weight(w, i, 1, "L", "gross");
       if (wt) jadd(o, "weight", wt);
       char cur[8];
       long long minor;
       str(w, i, 5, buf, sizeof(buf));
       if (buf[0] && strspn(buf, "0123456789-") == strlen(buf)) {
         minor = strtoll(buf, NULL, 10);
-        json_object *tender = NULL;
-        if (!json_object_object_get_ex(o, "tender", &tender)) {
-          tender = json_object_new_object();
+        xj *tender = NULL;
+        if (!xj_get(o, "tender", &tender)) {
+          tender = xj_object();
           jadd(o, "tender", tender);
         }
-        json_object *rate = json_object_new_object();
-        jadd(rate, "amount_minor", json_object_new_int64(minor));
+        xj *rate = xj_object();
+        jadd(rate, "amount_minor", xj_int(minor));
         put_s(rate, "currency", currency_of(w, cur, sizeof(cur)));
         jadd(tender, "rate", rate);
       }
     }
   }
   if (!id[0]) put_s(o, "id", w->env->set->st02);
-  json_object *tender = NULL;
-  if (!json_object_object_get_ex(o, "tender", &tender)) {
-    tender = json_object_new_object();
+  xj *tender = NULL;
+  if (!xj_get(o, "tender", &tender)) {
+    tender = xj_object();
     jadd(o, "tender", tender);
   }
   put_s(tender, "response", "pending");
   jadd(o, "references", refs);
   jadd(o, "parties", parties);
   jadd(o, "stops", stops);
-  if (json_object_array_length(notes)) jadd(o, "notes", notes);
-  else json_object_put(notes);
+  if (xj_len(notes)) jadd(o, "notes", notes);
+  else (void)notes; /* arena: dropped with the set */
   jadd(o, "external_refs", source_refs(w));
   struct x12_out_msg m;
   set_headers(&m, w, "shipment", id, id, po_first, 0);
@@ -1151,16 +1056,16 @@ static int map_204(const struct walk *w, x12_emit_fn emit, void *ctx) {
 
 static int map_990(const struct walk *w, x12_emit_fn emit, void *ctx) {
   char id[64] = "", buf[64];
-  json_object *o = json_object_new_object();
-  json_object *refs = json_object_new_array();
-  json_object *notes = json_object_new_array();
-  json_object *tender = json_object_new_object();
+  xj *o = xj_object();
+  xj *refs = xj_array();
+  xj *notes = xj_array();
+  xj *tender = xj_object();
   for (uint32_t i = 1; i + 1 < w->s->nsegs; i++) {
     if (tag(w, i, "B1")) {
       char d[16];
       str(w, i, 2, id, sizeof(id));
       put_s(o, "id", id);
-      json_object *c = json_object_new_object();
+      xj *c = xj_object();
       put_el(w, c, "scac", i, 1);
       jadd(o, "carrier", c);
       put_dt(w, tender, "responded_at", str(w, i, 3, d, sizeof(d)), NULL, NULL);
@@ -1168,7 +1073,7 @@ static int map_990(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_s(tender, "response", strcmp(buf, "A") == 0   ? "accepted"
                                 : strcmp(buf, "D") == 0 ? "declined"
                                                         : "pending");
-      json_object *raw = json_object_new_object();
+      xj *raw = xj_object();
       put_s(raw, "system", "x12.990");
       put_s(raw, "code", buf[0] ? buf : "?");
       jadd(tender, "response_raw", raw);
@@ -1178,16 +1083,16 @@ static int map_990(const struct walk *w, x12_emit_fn emit, void *ctx) {
       char a[128];
       for (uint32_t n = 1; n <= 2; n++)
         if (str(w, i, n, a, sizeof(a))[0])
-          json_object_array_add(notes, json_object_new_string(a));
+          xj_push(notes, xj_string(a));
     }
   }
   if (!id[0]) put_s(o, "id", w->env->set->st02);
-  json_object *v;
-  if (json_object_object_get_ex(tender, "response", &v) &&
-      !strcmp(json_object_get_string(v), "declined") &&
-      json_object_array_length(notes))
+  xj *v;
+  if (xj_get(tender, "response", &v) &&
+      !strcmp(xj_str(v), "declined") &&
+      xj_len(notes))
     put_s(tender, "decline_reason",
-          json_object_get_string(json_object_array_get_idx(notes, 0)));
+          xj_str(xj_at(notes, 0)));
   jadd(o, "tender", tender);
   jadd(o, "references", refs);
   jadd(o, "notes", notes);
@@ -1209,14 +1114,14 @@ static const char *offset_of(const char *rfc3339) {
 
 /* X12 MS104/MS105: degrees as DDDMMSSH/DDMMSSH or decimal with a sign
  * char; only the decimal form (e.g. "41.878") is mapped. */
-static void put_coord(const struct walk *w, json_object *o, const char *key,
+static void put_coord(const struct walk *w, xj *o, const char *key,
                       uint32_t seg, uint32_t n, double lim) {
   char raw[32], norm[32];
   str(w, seg, n, raw, sizeof(raw));
   if (!strchr(raw, '.') || normalize_number(raw, norm, sizeof(norm)) < 0) return;
   double v = strtod(norm, NULL);
   if (v < -lim || v > lim) return;
-  jadd(o, key, json_object_new_double_s(v, norm));
+  jadd(o, key, xj_number(norm));
 }
 
 static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
@@ -1251,7 +1156,7 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
     str(w, i, 5, d, sizeof(d));
     str(w, i, 6, t, sizeof(t));
     str(w, i, 7, code, sizeof(code));
-    json_object *o = json_object_new_object();
+    xj *o = xj_object();
     char mid[200];
     snprintf(mid, sizeof(mid), "x12:%s:%s-%s-%s/%d", w->env->ic->isa06,
              w->env->ic->isa13, w->env->group->gs06, w->env->set->st02,
@@ -1273,13 +1178,13 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
       const struct x12_code *rc = x12_at7_reason(reason_code);
       put_s(o, "reason", rc && strcmp(rc->canonical, "normal") ? rc->canonical : "unknown");
     }
-    json_object *raw = json_object_new_object();
+    xj *raw = xj_object();
     put_s(raw, "system", "x12.214");
     put_s(raw, "code", raw_code);
     put_s(raw, "description", sc ? sc->text : "unknown AT7 status code");
     put_s(raw, "reason_code", reason_code);
     jadd(o, "raw", raw);
-    json_object *at7 = json_object_new_object();
+    xj *at7 = xj_object();
     put_s(at7, "status", st);
     put_s(at7, "reason", rs);
     put_s(at7, "appointment_status", ap);
@@ -1300,23 +1205,23 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
     if (!code[0] || strcmp(code, "LT") == 0)
       put_s(o, "time_zone_source", "partner_local_time_zone");
     if (sc && !strcmp(sc->canonical, "eta_updated")) {
-      jadd(o, "estimated", json_object_new_boolean(1));
+      jadd(o, "estimated", xj_bool(1));
       put_s(o, "eta", out);
     }
     if (!st[0] && ap[0]) {
-      json_object *win = json_object_new_object();
+      xj *win = xj_object();
       put_s(win, "from", out);
       put_s(win, "tz_offset", offset_of(out));
       jadd(o, "appointment", win);
     }
     if (lx[0] && strspn(lx, "0123456789") == strlen(lx) && atoi(lx) > 0)
-      jadd(o, "stop_sequence", json_object_new_int(atoi(lx)));
-    json_object *refs = json_object_new_array();
+      jadd(o, "stop_sequence", xj_int(atoi(lx)));
+    xj *refs = xj_array();
     for (uint32_t k = (lx_start ? lx_start + 1 : i + 1); k + 1 < w->s->nsegs;
          k++) {
       if (tag(w, k, "LX") || (tag(w, k, "AT7") && k > i)) break;
       if (tag(w, k, "MS1")) {
-        json_object *loc = json_object_new_object();
+        xj *loc = xj_object();
         char c2[8];
         put_el(w, loc, "city", k, 1);
         put_el(w, loc, "region", k, 2);
@@ -1331,14 +1236,14 @@ static int map_214(const struct walk *w, x12_emit_fn emit, void *ctx) {
       } else if (tag(w, k, "AT8")) {
         char u[8];
         str(w, k, 2, u, sizeof(u));
-        json_object *wt = weight(w, k, 3, u, "gross");
+        xj *wt = weight(w, k, 3, u, "gross");
         if (wt) jadd(o, "weight", wt);
       }
     }
     jadd(o, "references", refs);
     jadd(o, "external_refs", source_refs(w));
     if (scac[0]) {
-      json_object *c = json_object_new_object();
+      xj *c = xj_object();
       put_s(c, "scac", scac);
       jadd(o, "carrier", c);
     }
@@ -1375,11 +1280,11 @@ static long long n2_minor(const char *raw, int *ok) {
 static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
   char num[64] = "", ship[64] = "", po[64] = "", buf[64], cur[8];
   const char *currency = currency_of(w, cur, sizeof(cur));
-  json_object *o = json_object_new_object();
-  json_object *parties = json_object_new_array();
-  json_object *refs = json_object_new_array();
-  json_object *lines = json_object_new_array();
-  json_object *sref = json_object_new_object();
+  xj *o = xj_object();
+  xj *parties = xj_array();
+  xj *refs = xj_array();
+  xj *lines = xj_array();
+  xj *sref = xj_object();
   long long sum = 0, b307 = 0, l305 = 0;
   int have_b307 = 0, have_l305 = 0, sum_ok = 1, ok;
   for (uint32_t i = 1; i + 1 < w->s->nsegs; i++) {
@@ -1391,8 +1296,8 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_s(o, "number", num);
       if (ship[0]) {
         put_s(sref, "shipment_id", ship);
-        json_object *ids = json_object_new_array();
-        json_object_array_add(ids, json_object_new_string(ship));
+        xj *ids = xj_array();
+        xj_push(ids, xj_string(ship));
         jadd(o, "shipment_ids", ids);
       }
       str(w, i, 4, buf, sizeof(buf));
@@ -1403,7 +1308,7 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_date(w, o, "issue_date", i, 6);
       b307 = n2_minor(str(w, i, 7, buf, sizeof(buf)), &have_b307);
       put_dt(w, o, "delivered_at", str(w, i, 9, d, sizeof(d)), NULL, NULL);
-      json_object *c = json_object_new_object();
+      xj *c = xj_object();
       put_el(w, c, "scac", i, 11);
       jadd(o, "carrier", c);
     } else if (tag(w, i, "N9")) {
@@ -1413,9 +1318,9 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
       if (strcmp(buf, "CN") == 0) put_el(w, sref, "pro_number", i, 2);
       if (strcmp(buf, "PO") == 0 && !po[0]) str(w, i, 2, po, sizeof(po));
     } else if (tag(w, i, "N1")) {
-      json_object_array_add(parties, party(w, &i));
+      xj_push(parties, party(w, &i));
     } else if (tag(w, i, "L1")) {
-      json_object *l = json_object_new_object();
+      xj *l = xj_object();
       char code[8], rate[32];
       str(w, i, 1, buf, sizeof(buf));
       if (buf[0]) put_s(l, "line_no", buf);
@@ -1435,16 +1340,16 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
       }
       if (!ok) sum_ok = 0;
       sum += a;
-      jadd(l, "amount_minor", json_object_new_int64(a));
-      json_object_array_add(lines, l);
+      jadd(l, "amount_minor", xj_int(a));
+      xj_push(lines, l);
     } else if (tag(w, i, "L3")) {
-      json_object *wt = weight(w, i, 1, "L", "gross");
+      xj *wt = weight(w, i, 1, "L", "gross");
       if (wt) jadd(o, "weight", wt);
       l305 = n2_minor(str(w, i, 5, buf, sizeof(buf)), &have_l305);
       char n[16];
       str(w, i, 11, n, sizeof(n));
       if (n[0] && strspn(n, "0123456789") == strlen(n))
-        jadd(o, "lading_qty", json_object_new_int(atoi(n)));
+        jadd(o, "lading_qty", xj_int(atoi(n)));
     }
   }
   if (!num[0]) {
@@ -1455,24 +1360,24 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
   put_s(o, "status", "received");
   put_s(o, "direction", "payable");
   put_s(o, "currency", currency);
-  if (!json_object_object_get_ex(o, "issue_date", NULL)) {
+  if (!xj_get(o, "issue_date", NULL)) {
     char gd[16];
     fmt_date(w->env->group->gs04, gd, sizeof(gd));
     put_s(o, "issue_date", gd[0] ? gd : "1970-01-01");
   }
   long long payable = have_b307 ? b307 : have_l305 ? l305 : sum;
-  json_object *t = json_object_new_object();
-  jadd(t, "net_minor", json_object_new_int64(have_l305 ? l305 : sum));
-  jadd(t, "payable_minor", json_object_new_int64(payable));
+  xj *t = xj_object();
+  jadd(t, "net_minor", xj_int(have_l305 ? l305 : sum));
+  jadd(t, "payable_minor", xj_int(payable));
   jadd(o, "totals", t);
-  json_object *srefs = json_object_new_array();
-  json_object_array_add(srefs, sref);
+  xj *srefs = xj_array();
+  xj_push(srefs, sref);
   jadd(o, "shipment_refs", srefs);
-  json_object *orefs = json_object_new_array();
+  xj *orefs = xj_array();
   if (po[0]) {
-    json_object *r = json_object_new_object();
+    xj *r = xj_object();
     put_s(r, "po_number", po);
-    json_object_array_add(orefs, r);
+    xj_push(orefs, r);
   }
   jadd(o, "order_refs", orefs);
   jadd(o, "references", refs);
@@ -1481,7 +1386,7 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
   /* sum(L104) == L305 == B307: kept as a flag, not a rejection */
   jadd(
       o, "totals_consistent",
-      json_object_new_boolean(sum_ok && (!have_l305 || sum == l305) &&
+      xj_bool(sum_ok && (!have_l305 || sum == l305) &&
                               (!have_b307 || !have_l305 || l305 == b307)));
   put_s(o, "document_type", "210");
   jadd(o, "external_refs", source_refs(w));
@@ -1493,12 +1398,12 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
 static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
   char num[64] = "", po[64] = "", buf[64], cur[8];
   const char *currency = currency_of(w, cur, sizeof(cur));
-  json_object *o = json_object_new_object();
-  json_object *parties = json_object_new_array();
-  json_object *refs = json_object_new_array();
-  json_object *lines = json_object_new_array();
-  json_object *sref = NULL;
-  json_object *orefs = json_object_new_array();
+  xj *o = xj_object();
+  xj *parties = xj_array();
+  xj *refs = xj_array();
+  xj *lines = xj_array();
+  xj *sref = NULL;
+  xj *orefs = xj_array();
   long long tds = 0, sum = 0, sac = 0;
   int have_tds = 0;
   for (uint32_t i = 1; i + 1 < w->s->nsegs; i++) {
@@ -1509,36 +1414,36 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
       put_s(o, "number", num);
       str(w, i, 4, po, sizeof(po));
       if (po[0]) {
-        json_object *r = json_object_new_object();
+        xj *r = xj_object();
         put_s(r, "po_number", po);
-        json_object_array_add(orefs, r);
+        xj_push(orefs, r);
       }
     } else if (tag(w, i, "REF")) {
       add_ref(w, refs, i, 1);
       str(w, i, 1, buf, sizeof(buf));
       if (!strcmp(buf, "BM") || !strcmp(buf, "CN")) {
-        if (!sref) sref = json_object_new_object();
+        if (!sref) sref = xj_object();
         put_el(w, sref, !strcmp(buf, "BM") ? "bol_number" : "pro_number", i, 2);
       }
     } else if (tag(w, i, "N1")) {
-      json_object_array_add(parties, party(w, &i));
+      xj_push(parties, party(w, &i));
     } else if (tag(w, i, "ITD")) {
-      json_object *t = json_object_new_object();
+      xj *t = xj_object();
       put_el(w, t, "code", i, 1);
       char nd[16], dd[16], out[16];
       str(w, i, 7, nd, sizeof(nd));
       if (nd[0] && strspn(nd, "0123456789") == strlen(nd))
-        jadd(t, "net_days", json_object_new_int(atoi(nd)));
+        jadd(t, "net_days", xj_int(atoi(nd)));
       put_el(w, t, "description", i, 12);
-      if (!json_object_object_get_ex(o, "payment_terms", NULL))
+      if (!xj_get(o, "payment_terms", NULL))
         jadd(o, "payment_terms", t);
       else
-        json_object_put(t);
+        (void)t; /* arena: dropped with the set */
       fmt_date(str(w, i, 6, dd, sizeof(dd)), out, sizeof(out));
-      if (out[0] && !json_object_object_get_ex(o, "due_date", NULL))
+      if (out[0] && !xj_get(o, "due_date", NULL))
         put_s(o, "due_date", out);
     } else if (tag(w, i, "IT1")) {
-      json_object *l = json_object_new_object();
+      xj *l = xj_object();
       char q[32], p[32];
       str(w, i, 1, buf, sizeof(buf));
       if (buf[0]) put_s(l, "line_no", buf);
@@ -1550,12 +1455,12 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
       long long a = 0;
       if (q[0] && p[0]) line_amount(q, p, &a);
       sum += a;
-      jadd(l, "amount_minor", json_object_new_int64(a));
+      jadd(l, "amount_minor", xj_int(a));
       jadd(l, "item_ids", item_ids(w, i, 6));
       if (tag(w, i + 1, "PID")) put_el(w, l, "description", i + 1, 5);
-      json_object_array_add(lines, l);
+      xj_push(lines, l);
     } else if (tag(w, i, "SAC")) {
-      json_object *l = json_object_new_object();
+      xj *l = xj_object();
       int ok;
       str(w, i, 1, buf, sizeof(buf));
       int allowance = buf[0] == 'A';
@@ -1566,8 +1471,8 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
       long long a = n2_minor(str(w, i, 5, buf, sizeof(buf)), &ok);
       if (allowance && a > 0) a = -a;
       sac += a;
-      jadd(l, "amount_minor", json_object_new_int64(a));
-      json_object_array_add(lines, l);
+      jadd(l, "amount_minor", xj_int(a));
+      xj_push(lines, l);
     } else if (tag(w, i, "TDS")) {
       tds = n2_minor(str(w, i, 1, buf, sizeof(buf)), &have_tds);
     }
@@ -1580,19 +1485,19 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
   put_s(o, "status", "received");
   put_s(o, "direction", "payable");
   put_s(o, "currency", currency);
-  if (!json_object_object_get_ex(o, "issue_date", NULL)) {
+  if (!xj_get(o, "issue_date", NULL)) {
     char gd[16];
     fmt_date(w->env->group->gs04, gd, sizeof(gd));
     put_s(o, "issue_date", gd[0] ? gd : "1970-01-01");
   }
-  json_object *t = json_object_new_object();
-  jadd(t, "net_minor", json_object_new_int64(sum + sac));
+  xj *t = xj_object();
+  jadd(t, "net_minor", xj_int(sum + sac));
   jadd(t, "payable_minor",
-                         json_object_new_int64(have_tds ? tds : sum + sac));
+                         xj_int(have_tds ? tds : sum + sac));
   jadd(o, "totals", t);
   if (sref) {
-    json_object *srefs = json_object_new_array();
-    json_object_array_add(srefs, sref);
+    xj *srefs = xj_array();
+    xj_push(srefs, sref);
     jadd(o, "shipment_refs", srefs);
   }
   jadd(o, "order_refs", orefs);
@@ -1634,16 +1539,16 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
   const char *proto = is999 ? "x12_999" : "x12_997";
   char ref[96];
   snprintf(ref, sizeof(ref), "x12:%s:%s:%s", w->env->ic->isa08, gs01, gs06);
-  json_object *o = NULL, *errors = NULL;
+  xj *o = NULL, *errors = NULL;
   char st01[8] = "", st02[16] = "";
   for (uint32_t i = 1; i + 1 < w->s->nsegs; i++) {
     if (tag(w, i, "AK2")) {
       str(w, i, 1, st01, sizeof(st01));
       str(w, i, 2, st02, sizeof(st02));
-      o = json_object_new_object();
-      errors = json_object_new_array();
+      o = xj_object();
+      errors = xj_array();
     } else if ((tag(w, i, "AK3") || tag(w, i, "IK3")) && errors) {
-      json_object *e = json_object_new_object();
+      xj *e = xj_object();
       char code[8];
       str(w, i, 4, code, sizeof(code));
       put_s(e, "code", code[0] ? code : "?");
@@ -1651,11 +1556,11 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
       put_el(w, e, "segment_id", i, 1);
       str(w, i, 2, buf, sizeof(buf));
       if (buf[0] && strspn(buf, "0123456789") == strlen(buf) && strlen(buf) < 9)
-        jadd(e, "segment_position", json_object_new_int(atoi(buf)));
+        jadd(e, "segment_position", xj_int(atoi(buf)));
       put_el(w, e, "loop_id", i, 3);
-      json_object_array_add(errors, e);
+      xj_push(errors, e);
     } else if ((tag(w, i, "AK4") || tag(w, i, "IK4")) && errors) {
-      json_object *e = json_object_new_object();
+      xj *e = xj_object();
       char code[8], pos[16], comp[16];
       str(w, i, 3, code, sizeof(code));
       put_s(e, "code", code[0] ? code : "?");
@@ -1664,12 +1569,12 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
       x12_span_copy(x12_span_part(p, w->comp, 0), pos, sizeof(pos));
       x12_span_copy(x12_span_part(p, w->comp, 1), comp, sizeof(comp));
       if (pos[0] && strspn(pos, "0123456789") == strlen(pos) && strlen(pos) < 6)
-        jadd(e, "element_position", json_object_new_int(atoi(pos)));
+        jadd(e, "element_position", xj_int(atoi(pos)));
       if (comp[0] && strspn(comp, "0123456789") == strlen(comp) && strlen(comp) < 6)
-        jadd(e, "component_position", json_object_new_int(atoi(comp)));
+        jadd(e, "component_position", xj_int(atoi(comp)));
       put_el(w, e, "data_element", i, 2);
       put_el(w, e, "value", i, 4);
-      json_object_array_add(errors, e);
+      xj_push(errors, e);
     } else if ((tag(w, i, "AK5") || tag(w, i, "IK5")) && o) {
       str(w, i, 1, buf, sizeof(buf));
       char ref2[128];
@@ -1679,7 +1584,7 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
       put_s(o, "kind", "functional");
       put_s(o, "protocol", proto);
       put_s(o, "status", ack_status(buf[0]));
-      json_object *raw = json_object_new_object();
+      xj *raw = xj_object();
       put_s(raw, "system", is999 ? "x12.999" : "x12.997");
       put_s(raw, "code", buf[0] ? buf : "?");
       char codes[32] = "";
@@ -1689,7 +1594,7 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
                    codes[0] ? "," : "", buf);
       put_s(raw, "reason_code", codes);
       jadd(o, "status_raw", raw);
-      json_object *cn = json_object_new_object();
+      xj *cn = xj_object();
       put_s(cn, "group", gs06);
       put_s(cn, "transaction_set", st02);
       put_s(cn, "transaction_set_id", st01);
@@ -1708,17 +1613,17 @@ static int map_ack(const struct walk *w, x12_emit_fn emit, void *ctx,
     }
   }
   if (o) { /* AK2 without AK5 */
-    json_object_put(o);
-    json_object_put(errors);
+    (void)o; /* arena: dropped with the set */
+    (void)errors; /* arena: dropped with the set */
   }
   if (count == 0) { /* group-level ack only */
-    o = json_object_new_object();
+    o = xj_object();
     put_s(o, "ref_event_id", ref);
     put_s(o, "ref_type", "x12");
     put_s(o, "kind", "functional");
     put_s(o, "protocol", proto);
     put_s(o, "status", ak9[0] ? ack_status(ak9[0]) : "rejected");
-    json_object *cn = json_object_new_object();
+    xj *cn = xj_object();
     put_s(cn, "group", gs06);
     jadd(o, "control_numbers", cn);
     put_s(o, "functional_id", gs01);
@@ -1740,6 +1645,7 @@ int x12_map_set(const struct x12_map_env *env,
   struct walk w = {env, segs, segs->delims.component};
   const char *st = env->set->st01;
   int r;
+  xj_mark_t mark = xj_mark(); /* the set's trees are dropped at the end */
   if (!strcmp(st, "850")) r = map_850_855(&w, emit, ctx, 0);
   else if (!strcmp(st, "855")) r = map_850_855(&w, emit, ctx, 1);
   else if (!strcmp(st, "856")) r = map_856(&w, emit, ctx);
@@ -1750,7 +1656,8 @@ int x12_map_set(const struct x12_map_env *env,
   else if (!strcmp(st, "810")) r = map_810(&w, emit, ctx);
   else if (!strcmp(st, "997")) r = map_ack(&w, emit, ctx, 0);
   else if (!strcmp(st, "999")) r = map_ack(&w, emit, ctx, 1);
-  else return 0;
+  else r = 0;
+  xj_reset(mark);
   if (r < 0 && err && err_size)
     snprintf(err, err_size, "%s set ST02=%s (line %u): mapping stopped",
              st, env->set->st02, env->set->pos.line);
@@ -1761,8 +1668,9 @@ int x12_map_ta1(const struct x12_map_env *env, x12_emit_fn emit, void *ctx,
                 char *err, size_t err_size) {
   const struct x12_interchange_result *ic = env->ic;
   int n = 0;
+  xj_mark_t mark = xj_mark();
   for (int k = 0; k < ic->ta1_count && k < 4; k++) {
-    json_object *o = json_object_new_object();
+    xj *o = xj_object();
     char ref[64];
     snprintf(ref, sizeof(ref), "x12:%s:%s", ic->isa08, ic->ta1s[k].isa13);
     put_s(o, "ref_event_id", ref);
@@ -1773,7 +1681,7 @@ int x12_map_ta1(const struct x12_map_env *env, x12_emit_fn emit, void *ctx,
     put_s(o, "status", st == 'A' ? "accepted"
                        : st == 'E' ? "accepted_with_errors"
                                    : "rejected");
-    json_object *raw = json_object_new_object();
+    xj *raw = xj_object();
     put_s(raw, "system", "x12.ta1");
     char sc[2] = {st ? st : '?', 0};
     put_s(raw, "code", sc);
@@ -1781,12 +1689,12 @@ int x12_map_ta1(const struct x12_map_env *env, x12_emit_fn emit, void *ctx,
     put_s(raw, "reason_description", x12_ta1_text(ic->ta1s[k].code));
     jadd(o, "status_raw", raw);
     if (strcmp(ic->ta1s[k].code, "000") != 0) {
-      json_object *e = json_object_new_object();
+      xj *e = xj_object();
       put_s(e, "code", ic->ta1s[k].code);
       put_s(e, "message", x12_ta1_text(ic->ta1s[k].code));
       jadd(o, "error", e);
     }
-    json_object *cn = json_object_new_object();
+    xj *cn = xj_object();
     put_s(cn, "interchange", ic->ta1s[k].isa13);
     jadd(o, "control_numbers", cn);
     put_s(o, "partner", ic->isa06);
@@ -1800,11 +1708,22 @@ int x12_map_ta1(const struct x12_map_env *env, x12_emit_fn emit, void *ctx,
              ic->isa06, ic->isa13, k + 1);
     if (send(emit, ctx, &m, "dray.ack.received.v1", o) < 0) {
       if (err && err_size) snprintf(err, err_size, "TA1 mapping stopped");
+      xj_reset(mark);
       return -1;
     }
     n++;
   }
+  xj_reset(mark);
   return n;
+}
+
+/* x12_map_ack_sent builds its (per interchange, cold) body with json-c,
+ * whose escaping its consumers have seen from the start. */
+#define jc_add(o, k, v) \
+  json_object_object_add_ex((o), (k), (v), JSON_C_OBJECT_ADD_CONSTANT_KEY)
+
+static void jc_put_s(json_object *o, const char *key, const char *v) {
+  if (v && *v) jc_add(o, key, json_object_new_string(v));
 }
 
 char *x12_map_ack_sent(const struct x12_interchange_result *ic,
@@ -1813,10 +1732,10 @@ char *x12_map_ack_sent(const struct x12_interchange_result *ic,
   char ref[64];
   snprintf(ref, sizeof(ref), "x12:%s:%s", ic->isa06[0] ? ic->isa06 : "unknown",
            ic->isa13[0] ? ic->isa13 : "unknown");
-  put_s(o, "ref_event_id", ref);
-  put_s(o, "ref_type", "x12");
-  put_s(o, "kind", strstr(ack_kind, "99") ? "functional" : "transport");
-  put_s(o, "protocol", strstr(ack_kind, "999")   ? "x12_999"
+  jc_put_s(o, "ref_event_id", ref);
+  jc_put_s(o, "ref_type", "x12");
+  jc_put_s(o, "kind", strstr(ack_kind, "99") ? "functional" : "transport");
+  jc_put_s(o, "protocol", strstr(ack_kind, "999")   ? "x12_999"
                        : strstr(ack_kind, "997") ? "x12_997"
                                                  : "x12_ta1");
   int rejected = ic->ta1_status == 'R', partial = 0;
@@ -1824,13 +1743,13 @@ char *x12_map_ack_sent(const struct x12_interchange_result *ic,
     if (ic->groups[g].status == 'R') rejected = rejected || ic->ngroups == 1;
     if (ic->groups[g].status != 'A') partial = 1;
   }
-  put_s(o, "status", rejected ? "rejected" : partial ? "partially_accepted" : "accepted");
+  jc_put_s(o, "status", rejected ? "rejected" : partial ? "partially_accepted" : "accepted");
   json_object *errors = json_object_new_array();
   if (ic->ta1_status == 'R') {
     json_object *e = json_object_new_object();
-    put_s(e, "code", ic->ta1_code);
-    put_s(e, "message", ic->message[0] ? ic->message : x12_ta1_text(ic->ta1_code));
-    jadd(o, "error", e);
+    jc_put_s(e, "code", ic->ta1_code);
+    jc_put_s(e, "message", ic->message[0] ? ic->message : x12_ta1_text(ic->ta1_code));
+    jc_add(o, "error", e);
   }
   for (uint32_t g = 0; g < ic->ngroups; g++)
     for (uint32_t si = 0; si < ic->groups[g].nsets; si++) {
@@ -1839,28 +1758,28 @@ char *x12_map_ack_sent(const struct x12_interchange_result *ic,
         json_object *e = json_object_new_object();
         char code[8];
         snprintf(code, sizeof(code), "%u", s->errors[k].code);
-        put_s(e, "code", code);
-        put_s(e, "message", s->errors[k].message);
-        put_s(e, "segment_id", s->errors[k].id);
-        jadd(e, "segment_position",
+        jc_put_s(e, "code", code);
+        jc_put_s(e, "message", s->errors[k].message);
+        jc_put_s(e, "segment_id", s->errors[k].id);
+        jc_add(e, "segment_position",
                                json_object_new_int((int)s->errors[k].position));
         if (s->errors[k].nelements)
-          jadd(e, "element_position",
+          jc_add(e, "element_position",
                                  json_object_new_int(s->errors[k].elements[0].element));
-        put_s(e, "transaction_set", s->st02);
+        jc_put_s(e, "transaction_set", s->st02);
         json_object_array_add(errors, e);
       }
     }
-  jadd(o, "errors", errors);
+  jc_add(o, "errors", errors);
   json_object *cn = json_object_new_object();
-  put_s(cn, "interchange", ic->isa13);
-  if (ic->ngroups == 1) put_s(cn, "group", ic->groups[0].gs06);
-  jadd(o, "control_numbers", cn);
+  jc_put_s(cn, "interchange", ic->isa13);
+  if (ic->ngroups == 1) jc_put_s(cn, "group", ic->groups[0].gs06);
+  jc_add(o, "control_numbers", cn);
   char num[16];
   snprintf(num, sizeof(num), "%09ld", isa13);
-  put_s(o, "ack_interchange_control_number", num);
-  put_s(o, "partner", ic->isa06);
-  if (text) put_s(o, "document", text);
+  jc_put_s(o, "ack_interchange_control_number", num);
+  jc_put_s(o, "partner", ic->isa06);
+  if (text) jc_put_s(o, "document", text);
   char *out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
   json_object_put(o);
   return out;

@@ -128,16 +128,23 @@ static const char *const set_table[] = {
 #define NSEG (sizeof(segment_table) / sizeof(segment_table[0]))
 #define NSET (sizeof(set_table) / sizeof(set_table[0]))
 
-static struct x12_segment_def segs[NSEG];
+struct x12_segment_def x12_segment_defs[NSEG];
+#define segs x12_segment_defs
 _Static_assert(NSEG < 255, "seg_by_key holds uint8_t indexes");
 static struct x12_set_def sets[NSET];
 static char *lines[NSEG + NSET]; /* the parsed copies, kept for life */
-static uint8_t seg_by_key[X12_TAG_KEYS]; /* index + 1 into segs, 0: none */
+uint8_t x12_segment_index[X12_TAG_KEYS]; /* index + 1 into segs, 0: none */
+#define seg_by_key x12_segment_index
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int load_result;
 
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
 }
 
 static int cmp_seg(const void *a, const void *b) {
@@ -192,6 +199,17 @@ static int parse_element(char *field, struct x12_element_def *el) {
     qsort(list, k, sizeof(*list), cmp_str);
     el->codes = list;
     el->ncodes = (uint16_t)k;
+    uint32_t *keys = calloc(k ? k : 1, sizeof(*keys));
+    if (!keys) return -1;
+    int all_short = 1;
+    for (size_t i = 0; i < k; i++)
+      if (!(keys[i] = x12_code_key(list[i], strlen(list[i])))) all_short = 0;
+    if (all_short) {
+      qsort(keys, k, sizeof(*keys), cmp_u32);
+      el->code_keys = keys;
+    } else {
+      free(keys); /* the validator then takes the string list */
+    }
   }
   return 0;
 }
@@ -235,6 +253,8 @@ static void load(void) {
          f = strtok_r(NULL, "|", &save))
       if (parse_element(f, &segs[i].el[k++]) < 0) goto fail;
     segs[i].count = (uint8_t)k;
+    for (size_t e = 0; e < k; e++)
+      if (segs[i].el[e].mandatory) segs[i].last_mandatory = (uint8_t)(e + 1);
   }
   qsort(segs, NSEG, sizeof(segs[0]), cmp_seg);
   for (size_t i = 0; i < NSEG; i++)
@@ -272,12 +292,6 @@ fail:
 int x12_sets_load(void) {
   pthread_once(&once, load);
   return load_result;
-}
-
-const struct x12_segment_def *x12_segment_def_by_key(uint32_t key) {
-  if (!key || key >= X12_TAG_KEYS) return NULL;
-  uint8_t i = seg_by_key[key];
-  return i ? &segs[i - 1] : NULL;
 }
 
 const struct x12_segment_def *x12_segment_def_find(const char *tag,

@@ -33,14 +33,29 @@ struct x12_element_def {
   uint8_t repeat; /* nonzero: repetitions allowed */
   uint16_t ncodes;
   const char *const *codes; /* the code list we map, sorted; NULL: any */
+  /* The same list as x12_code_key() values, for the validator's fast
+   * path; NULL when there is no list or a code is longer than 3 bytes. */
+  const uint32_t *code_keys;
 };
 
 struct x12_segment_def {
   char id[4];
   uint8_t count; /* defined elements */
   uint8_t complete; /* elements past count are an error (723 code 3) */
+  uint8_t last_mandatory; /* position of the last mandatory element, 0: none */
   struct x12_element_def *el; /* el[0] is element 01 */
 };
+
+/* A code of 1 to 3 bytes as one integer (length in the low byte, then the
+ * bytes), so a code list is searched with integer compares; 0 for an
+ * empty or longer code, which no key list holds. */
+static inline uint32_t x12_code_key(const char *p, size_t len) {
+  uint32_t k = (uint32_t)len;
+  if (len == 0 || len > 3) return 0;
+  for (size_t i = 0; i < len; i++)
+    k |= (uint32_t)(unsigned char)p[i] << (8 * (i + 1));
+  return k;
+}
 
 /* Segment tags as small integers: [A-Z][A-Z0-9][A-Z0-9]? -> 1..X12_TAG_KEYS-1;
  * 0 for anything else. Used for O(1) lookups on the hot path. */
@@ -78,8 +93,18 @@ struct x12_set_def {
 
 /* Compiles the tables once; returns 0 or -1 (out of memory). */
 int x12_sets_load(void);
-/* Segment definition by tag key (x12_tag_key), or NULL. */
-const struct x12_segment_def *x12_segment_def_by_key(uint32_t key);
+/* The compiled dictionary (x12_sets.c), for the inline lookup below. */
+extern struct x12_segment_def x12_segment_defs[];
+extern uint8_t x12_segment_index[X12_TAG_KEYS]; /* index + 1, 0: none */
+
+/* Segment definition by tag key (x12_tag_key), or NULL. Inline: the
+ * validator asks once per segment. */
+static inline const struct x12_segment_def *x12_segment_def_by_key(
+    uint32_t key) {
+  if (!key || key >= X12_TAG_KEYS) return NULL;
+  uint8_t i = x12_segment_index[key];
+  return i ? &x12_segment_defs[i - 1] : NULL;
+}
 /* Segment definition by tag, or NULL when the tag is unknown. */
 const struct x12_segment_def *x12_segment_def_find(const char *tag,
                                                    size_t len);

@@ -1,11 +1,20 @@
-/* x12_tokenizer.c - see x12_tokenizer.h. The hot path: one memchr for the
- * terminator and one byte loop per segment, spans into the caller's buffer. */
+/* x12_tokenizer.c - see x12_tokenizer.h. The hot path (strict, one-byte
+ * terminator): one pass per segment that finds the terminator and splits
+ * the elements, 16 bytes per step with SSE2 (a byte loop over a class table
+ * elsewhere and for the last bytes of a window); spans into the caller's
+ * buffer. X12_TOK_BYTEWISE (or -DX12_TOK_SCALAR at build time) keeps to
+ * the byte loop; tests and the fuzzer compare both. */
 #include "x12_tokenizer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SSE2__) && !defined(X12_TOK_SCALAR)
+#include <emmintrin.h>
+#define X12_TOK_SSE2 1
+#endif
 
 /* Offsets of the 16 element separators of a fixed-width ISA. */
 static const uint8_t isa_sep_pos[16] = {3,  6,  17, 20, 31, 34, 50, 53,
@@ -394,8 +403,11 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
       t->off++;
     }
   }
-  else
-    skip_after_terminator(t); /* the window may have ended right after one */
+  else if (t->off < t->len &&
+           (b[t->off] == '\n' || b[t->off] == '\r' || b[t->off] == ' ' ||
+            b[t->off] == '\t'))
+    skip_after_terminator(t); /* the window may have ended right after one
+                                 (only these bytes are ever skipped) */
   size_t avail = t->len - t->off;
   if (avail == 0) return t->final ? X12_TOK_END : X12_TOK_NEED_MORE;
   if (avail < 3 && !t->final) return X12_TOK_NEED_MORE;
@@ -414,6 +426,59 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
     const char *p = s, *lim = b + t->len, *start = s;
     uint32_t count = 0;
     unsigned flags = 0;
+#ifdef X12_TOK_SSE2
+    /* 16 bytes per step: three compares give bit masks of the element
+     * separators, the terminator and the "special" bytes (component and
+     * repetition separators, control characters); elements are cut at the
+     * set bits of the first mask below the terminator, and the few special
+     * bytes are classified through the same table as the scalar loop. */
+    const __m128i ve = _mm_set1_epi8((char)t->delims.element);
+    const __m128i vt = _mm_set1_epi8((char)t->delims.terminator[0]);
+    const __m128i vc = _mm_set1_epi8((char)t->delims.component);
+    const __m128i vr = _mm_set1_epi8(
+        (char)(t->delims.repetition ? t->delims.repetition
+                                    : t->delims.component));
+    const __m128i v1f = _mm_set1_epi8(0x1f), v7f = _mm_set1_epi8(0x7f);
+    while (lim - p >= 16 && !(t->flags & X12_TOK_BYTEWISE)) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+      unsigned me = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, ve));
+      unsigned mt = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vt));
+      __m128i sp = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(x, vc), _mm_cmpeq_epi8(x, vr)),
+          _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, v1f), x),
+                       _mm_cmpeq_epi8(x, v7f)));
+      unsigned ms = (unsigned)_mm_movemask_epi8(sp);
+      if (mt) {
+        unsigned below = (mt & (0u - mt)) - 1; /* bits before the first */
+        me &= below;
+        ms &= below;
+      }
+      ms &= ~me;
+      while (ms) {
+        /* table classes: element separator and terminator bytes are
+         * classed 1 and CLS_TERM there and add no flag */
+        flags |= cls[(unsigned char)p[__builtin_ctz(ms)]] & ~(1u | CLS_TERM);
+        ms &= ms - 1;
+      }
+      while (me) {
+        const char *q = p + __builtin_ctz(me);
+        if (count >= X12_MAX_ELEMENTS - 1)
+          return fail(t, X12_TOKE_TOO_MANY_ELEMENTS, t->off,
+                      "segment has more than %d elements",
+                      X12_MAX_ELEMENTS - 1);
+        seg->el[count].ptr = start;
+        seg->el[count].len = (uint32_t)(q - start);
+        count++;
+        start = q + 1;
+        me &= me - 1;
+      }
+      if (mt) {
+        p += __builtin_ctz(mt);
+        goto found;
+      }
+      p += 16;
+    }
+#endif
     for (; p < lim; p++) {
       uint8_t k = cls[(unsigned char)*p];
       if (!k) continue;
@@ -432,6 +497,9 @@ int x12_tok_next(struct x12_tokenizer *t, struct x12_segment *seg) {
       }
     }
     if (p == lim) return end_of_window(t, s, avail);
+#ifdef X12_TOK_SSE2
+  found:;
+#endif
     size_t n = (size_t)(p - s);
     seg->pos = here(t, t->off);
     seg->is_isa = 0;

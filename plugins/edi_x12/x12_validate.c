@@ -337,6 +337,95 @@ static uint8_t check_value(const struct x12_element_def *def, const char *p,
   }
 }
 
+/* Nonzero if code (len bytes) is in the element's code list. */
+static int code_listed(const struct x12_element_def *ed, const char *p,
+                       uint32_t len) {
+  if (!ed->code_keys) return x12_element_code_ok(ed, p, len);
+  uint32_t key = x12_code_key(p, len);
+  size_t lo = 0, hi = ed->ncodes;
+  while (lo < hi) { /* sorted integers: a few compares, no strncmp */
+    size_t mid = (lo + hi) / 2;
+    if (ed->code_keys[mid] == key) return 1;
+    if (ed->code_keys[mid] < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
+}
+
+/* The fast path of check_elements: nonzero when every element of seg is
+ * certainly clean against def, for a segment whose bytes hold no
+ * component or repetition separator and no control character
+ * (seg->flags == 0). It checks the same rules as check_value, per element
+ * type, without recording anything; any doubt returns 0 and the generic
+ * walk below then finds and records the faults, so both paths report the
+ * same errors (test_validate runs the bad inputs through both). */
+static inline int elements_clean(const struct x12_segment *seg,
+                          const struct x12_segment_def *def) {
+  uint32_t n = seg->count - 1;
+  if (n > def->count) {
+    if (def->complete) return 0;
+    n = def->count; /* elements past the definition are not checked */
+  }
+  if (n < def->last_mandatory) return 0; /* a mandatory one is absent */
+  const struct x12_span *e = &seg->el[1];
+  const struct x12_element_def *ed = def->el;
+  for (uint32_t i = 0; i < n; i++, ed++) {
+    const char *p = e[i].ptr;
+    uint32_t len = e[i].len;
+    if (!len) {
+      if (ed->mandatory) return 0;
+      continue;
+    }
+    switch (ed->type) {
+    case X12_T_AN:
+      if (len < ed->min || len > ed->max) return 0;
+      break;
+    case X12_T_ID:
+      if (len < ed->min || len > ed->max) return 0;
+      if (ed->codes && !code_listed(ed, p, len)) return 0;
+      break;
+    case X12_T_N0:
+    case X12_T_N1:
+    case X12_T_N2: {
+      uint32_t digits = len;
+      if (*p == '-') {
+        p++;
+        digits--;
+      }
+      if (digits < ed->min || digits > ed->max || !is_digits(p, digits))
+        return 0;
+      break;
+    }
+    case X12_T_R: {
+      uint32_t digits = 0, dots = 0;
+      for (uint32_t k = 0; k < len; k++) {
+        char c = p[k];
+        if (c >= '0' && c <= '9')
+          digits++;
+        else if (c == '.')
+          dots++;
+        else if (!(c == '-' && k == 0))
+          return 0;
+      }
+      if (dots > 1 || digits == 0 || digits < ed->min || digits > ed->max)
+        return 0;
+      break;
+    }
+    case X12_T_DT:
+      if (!x12_valid_date(p, len)) return 0;
+      break;
+    case X12_T_TM:
+      if (!x12_valid_time(p, len)) return 0;
+      break;
+    default: /* composites: components are not checked */
+      break;
+    }
+  }
+  return 1;
+}
+
 /* Validates the elements of seg against its definition. position: in the
  * set (0 outside a set: faults then go to the interchange). Returns the
  * number of faults found. */
@@ -344,6 +433,9 @@ static int check_elements(struct x12_validator *v,
                           const struct x12_segment *seg,
                           const struct x12_segment_def *def, uint32_t position,
                           const struct x12_delimiters *d, int v5010) {
+  if (!seg->flags && !(v->flags & X12_VAL_GENERIC) &&
+      elements_clean(seg, def))
+    return 0;
   int faults = 0;
   uint32_t n = seg->count - 1;
   uint32_t lim = def->count;
@@ -707,6 +799,13 @@ static int collect(struct x12_validator *v, const struct x12_segment *seg) {
 static uint32_t hash_str(const char *s) {
   uint32_t h = 2166136261u;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  /* FNV's low bits cluster for sequential numbers ("0001", "0002"...) and
+   * the table is indexed by them: mix the high bits in (murmur3 fmix32) */
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
   return h;
 }
 
@@ -841,7 +940,12 @@ static void on_body(struct x12_validator *v, const struct x12_segment *seg,
   }
   for (uint16_t i = 0; i < s->def->nmandatory && i < 32; i++)
     if (s->def->mandatory_keys[i] == key) v->mandatory_seen |= 1u << i;
-  check_elements(v, seg, def, position, d, v5010(v));
+  /* the clean common case without the call (check_elements repeats the
+   * same test for its other callers) */
+  if (!seg->flags && !(v->flags & X12_VAL_GENERIC) && elements_clean(seg, def))
+    return;
+  /* v5010 only matters for separators inside elements (seg->flags) */
+  check_elements(v, seg, def, position, d, seg->flags ? v5010(v) : 0);
 }
 
 static void stray(struct x12_validator *v, const struct x12_segment *seg,

@@ -133,7 +133,9 @@ struct x12_validator_ops {
 
 enum x12_validator_flags {
   X12_VAL_COLLECT = 1u << 0,  /* keep each set's segments for on_set */
-  X12_VAL_NO_ELEMENTS = 1u << 1 /* envelope only */
+  X12_VAL_NO_ELEMENTS = 1u << 1, /* envelope only */
+  X12_VAL_GENERIC = 1u << 2 /* always the generic element walk, never the
+                               fast path (tests compare the two) */
 };
 
 struct x12_validator {

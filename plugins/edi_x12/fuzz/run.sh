@@ -20,7 +20,7 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -D_GNU
 clang $flags -I"$src" "$here/fuzz_x12.c" \
   "$src"/x12_tokenizer.c "$src"/x12_sets.c "$src"/x12_validate.c \
   "$src"/x12_writer.c "$src"/x12_ack.c "$src"/x12_codes.c "$src"/x12_map.c \
-  "$src"/x12_encode.c "$src"/x12_decode.c \
+  "$src"/x12_encode.c "$src"/x12_decode.c "$src"/x12_json.c \
   $(pkg-config --cflags --libs json-c) -lpthread -o "$work/fuzz_x12"
 cd "$work"
 exec nice ./fuzz_x12 -max_total_time="$secs" -max_len=8192 -timeout=10 \

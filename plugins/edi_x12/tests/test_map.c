@@ -4,6 +4,8 @@
 
 #include <json-c/json.h>
 
+#include "x12_json.h"
+
 /* Value at a dotted path with [n] indexes, e.g. "stops[1].type". */
 static json_object *at(json_object *o, const char *path) {
   char buf[256];
@@ -236,6 +238,81 @@ static void test_time_resolution_follows_us_daylight_saving_rules(void **s) {
   assert_int_equal(x12_resolve_time("20241301", "1200", "UT", "UTC", out, sizeof(out)), -1);
 }
 
+static char *write_json(const xj *v) {
+  struct xj_out b = {0};
+  xj_write(&b, v);
+  assert_int_equal(b.oom, 0);
+  return b.d;
+}
+
+/* The bodies' JSON tree: members in insertion order, a key set twice keeps
+ * its first position with the last value, strings escaped, numbers written
+ * as given, a node shared by two parents written twice. */
+static void test_json_tree_keeps_order_replaces_in_place_and_escapes(void **s) {
+  (void)s;
+  xj_mark_t m = xj_mark();
+  xj *o = xj_object();
+  xj_set(o, "b", xj_string("first"));
+  xj_set(o, "a", xj_int(-9223372036854775807LL - 1));
+  xj_set(o, "b", xj_string("second")); /* replaced, stays first */
+  char key[8] = "dyn";
+  xj_set_copy(o, key, xj_number("0.50"));
+  strcpy(key, "xxx"); /* the tree copied the key */
+  xj *addr = xj_object();
+  xj_set(addr, "city", xj_string("q\"u\\o\nt\te\r\x01/\xc3\xa9"));
+  xj *arr = xj_array();
+  for (int i = 0; i < 9; i++) xj_push(arr, xj_int(i));
+  xj_push(arr, xj_bool(1));
+  xj_push(arr, xj_bool(0));
+  xj_push(arr, NULL);
+  xj_set(o, "list", arr);
+  xj_set(o, "from", addr);
+  xj_set(o, "to", addr);
+  assert_int_equal(xj_len(arr), 12);
+  assert_true(xj_get(o, "dyn", NULL));
+  assert_false(xj_get(o, "xxx", NULL));
+  xj *v = NULL;
+  assert_true(xj_get(o, "b", &v));
+  assert_string_equal(xj_str(v), "second");
+  assert_string_equal(xj_str(xj_at(arr, 0)), ""); /* not a string */
+  char *text = write_json(o);
+  assert_string_equal(
+      text,
+      "{\"b\":\"second\",\"a\":-9223372036854775808,\"dyn\":0.50,"
+      "\"list\":[0,1,2,3,4,5,6,7,8,true,false,null],"
+      "\"from\":{\"city\":\"q\\\"u\\\\o\\nt\\te\\r\\u0001/\xc3\xa9\"},"
+      "\"to\":{\"city\":\"q\\\"u\\\\o\\nt\\te\\r\\u0001/\xc3\xa9\"}}");
+  /* json-c reads it back */
+  json_object *back = json_tokener_parse(text);
+  assert_non_null(back);
+  json_object_put(back);
+  free(text);
+  assert_int_equal(xj_failed(), 0);
+  xj_reset(m);
+}
+
+/* A set whose tree outgrows the first arena chunk, and a nested mark: the
+ * inner reset drops only what was built after it. */
+static void test_json_arena_grows_and_resets_to_a_mark(void **s) {
+  (void)s;
+  xj_mark_t outer = xj_mark();
+  xj *a = xj_array();
+  char big[3000];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  for (int i = 0; i < 200; i++) xj_push(a, xj_string(big)); /* ~600 KB */
+  xj_mark_t inner = xj_mark();
+  xj *o = xj_object();
+  for (int i = 0; i < 100; i++) xj_set(o, "k", xj_string(big));
+  xj_reset(inner);
+  assert_int_equal(xj_len(a), 200);
+  assert_int_equal(strlen(xj_str(xj_at(a, 199))), sizeof(big) - 1);
+  xj_push(a, xj_string("last")); /* the arena is usable after the reset */
+  assert_string_equal(xj_str(xj_at(a, 200)), "last");
+  xj_reset(outer);
+  xj_thread_release();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_214_gives_one_milestone_per_at7_with_resolved_times),
@@ -245,6 +322,8 @@ int main(void) {
       cmocka_unit_test(test_856_keeps_the_shipment_order_pack_item_hierarchy),
       cmocka_unit_test(test_850_prices_are_integer_minor_units_with_price_per),
       cmocka_unit_test(test_time_resolution_follows_us_daylight_saving_rules),
+      cmocka_unit_test(test_json_tree_keeps_order_replaces_in_place_and_escapes),
+      cmocka_unit_test(test_json_arena_grows_and_resets_to_a_mark),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

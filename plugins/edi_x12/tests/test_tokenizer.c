@@ -241,6 +241,94 @@ static void test_text_before_the_isa_is_refused(void **state) {
   x12_tok_release(&t);
 }
 
+/* Everything a segment carries, as text, for comparing two splits. */
+static void describe_all(const char *doc, size_t len, unsigned flags,
+                         char *out, size_t size) {
+  struct x12_tokenizer t;
+  static struct x12_segment seg;
+  size_t k = 0;
+  int r;
+  x12_tok_init(&t, flags);
+  x12_tok_feed(&t, doc, len, 1);
+  out[0] = '\0';
+  while ((r = x12_tok_next(&t, &seg)) == X12_TOK_SEGMENT && k + 1 < size) {
+    k += (size_t)snprintf(out + k, size - k, "[%u f%u e%d @%llu %u:%u]",
+                          seg.count, seg.flags, seg.trailing_empty,
+                          (unsigned long long)seg.pos.offset, seg.pos.line,
+                          seg.pos.column);
+    for (uint32_t i = 0; i < seg.count && k + 1 < size; i++)
+      k += (size_t)snprintf(out + k, size - k, "<%.*s>", (int)seg.el[i].len,
+                            seg.el[i].ptr);
+  }
+  if (k + 1 < size)
+    snprintf(out + k, size - k, " r%d e%d %s %u:%u lines=%u", r, t.error,
+             t.message, t.error_pos.line, t.error_pos.column, t.line);
+  x12_tok_release(&t);
+}
+
+/* The 16-byte SSE2 split and the byte loop must cut every segment alike:
+ * elements on both sides of a 16-byte block boundary, more separators than
+ * fit a block, empty elements, separators and control bytes inside
+ * elements, a CR/LF or newline terminator, and segments shorter than a
+ * block at the end of the input. */
+static void test_sse2_split_and_byte_loop_give_the_same_segments(void **state) {
+  (void)state;
+  static const char *bodies[] = {
+      "BSN*00*SHP0001234568*20240514*0331*0001~HL*1**S~",
+      "N1*ST*UMBRELLA PARTS CO*92*UMBR03~N3*77 INDUSTRIAL DR*BLDG C~",
+      "REF*****************************X~",       /* many per block */
+      "REF*AAAAAAAAAAAAAAA*BBBBBBBBBBBBBBBB*C~",   /* cut at 16 */
+      "REF*A>B*C^D*E\x01" "F*G\x7fH~",             /* specials */
+      "REF*DP*038\r\n~PID*F****X~\r\nCTT*1~",      /* CR/LF inside */
+      "N1*ST*X**~N4*A*B~",                         /* trailing empty */
+      "MSG*0123456789012345678901234567890123456789012345678901234567890~",
+  };
+  char *a = malloc(65536), *b = malloc(65536);
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    char *doc = test_doc("000000042", "SH", "005010", "856", bodies[i]);
+    for (unsigned lenient = 0; lenient <= X12_TOK_LENIENT;
+         lenient += X12_TOK_LENIENT) {
+      /* every cut of the input: the last segments end at every offset
+       * from a 16-byte block */
+      size_t len = strlen(doc);
+      for (size_t cut = len > 40 ? len - 40 : 0; cut <= len; cut++) {
+        describe_all(doc, cut, lenient, a, 65536);
+        describe_all(doc, cut, lenient | X12_TOK_BYTEWISE, b, 65536);
+        assert_string_equal(a, b);
+      }
+    }
+    free(doc);
+  }
+  /* a newline as the terminator */
+  char doc[512];
+  snprintf(doc, sizeof(doc),
+           "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+           "       *240514*0832*U*00401*000000001*0*P*>\nGS*PO*S*R*20240514*"
+           "0832*1*X*004010\nST*850*0001\nBEG*00*SA*A\rB**20240514\nSE*3*0001"
+           "\nGE*1*1\nIEA*1*000000001\n");
+  describe_all(doc, strlen(doc), 0, a, 65536);
+  describe_all(doc, strlen(doc), X12_TOK_BYTEWISE, b, 65536);
+  assert_string_equal(a, b);
+  assert_non_null(strstr(a, "<BEG><00><SA><A\rB><><20240514>"));
+  free(a);
+  free(b);
+}
+
+/* More than 127 elements is the same error at the same place either way. */
+static void test_too_many_elements_is_reported_alike_by_both_splits(void **state) {
+  (void)state;
+  char body[512] = "REF";
+  for (int i = 0; i < 130; i++) strcat(body, "*1");
+  strcat(body, "~");
+  char *doc = test_doc("000000042", "SH", "004010", "856", body);
+  char a[4096], b[4096];
+  describe_all(doc, strlen(doc), 0, a, sizeof(a));
+  describe_all(doc, strlen(doc), X12_TOK_BYTEWISE, b, sizeof(b));
+  assert_string_equal(a, b);
+  assert_non_null(strstr(a, "more than 127 elements"));
+  free(doc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_delimiters_are_read_from_the_isa),
@@ -255,6 +343,8 @@ int main(void) {
       cmocka_unit_test(test_unterminated_segment_error_names_line_and_column),
       cmocka_unit_test(test_alphanumeric_element_separator_is_ta1_026),
       cmocka_unit_test(test_text_before_the_isa_is_refused),
+      cmocka_unit_test(test_sse2_split_and_byte_loop_give_the_same_segments),
+      cmocka_unit_test(test_too_many_elements_is_reported_alike_by_both_splits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -370,6 +370,114 @@ static void test_997_never_echoes_values_it_cannot_carry(void **s) {
   free(doc);
 }
 
+/* Every fault the validator records for doc, as text. */
+struct faults {
+  char text[8192];
+  size_t len;
+  int sets_rejected;
+};
+
+static void note_set(void *ctx, const struct x12_interchange_result *ic,
+                     const struct x12_group_result *g,
+                     const struct x12_set_result *set,
+                     const struct x12_set_segments *segs) {
+  (void)ic; (void)g; (void)segs;
+  struct faults *f = ctx;
+  if (set->status != 'A') f->sets_rejected++;
+  for (uint16_t i = 0; i < set->nerrors; i++) {
+    const struct x12_segment_error *e = &set->errors[i];
+    f->len += (size_t)snprintf(f->text + f->len, sizeof(f->text) - f->len,
+                               "%s@%u code %u line %u col %u: %s;", e->id,
+                               e->position, e->code, e->pos.line,
+                               e->pos.column, e->message);
+    for (uint16_t k = 0; k < e->nelements; k++)
+      f->len += (size_t)snprintf(
+          f->text + f->len, sizeof(f->text) - f->len,
+          " el %u ref %u code %u [%s] line %u col %u;", e->elements[k].element,
+          e->elements[k].ref, e->elements[k].code, e->elements[k].bad,
+          e->elements[k].pos.line, e->elements[k].pos.column);
+  }
+}
+
+static void note_ic(void *ctx, struct x12_interchange_result *ic) {
+  struct faults *f = ctx;
+  f->len += (size_t)snprintf(f->text + f->len, sizeof(f->text) - f->len,
+                             " TA1 %s %s", ic->ta1_code, ic->message);
+}
+
+static void faults_of(const char *doc, unsigned vflags, struct faults *f) {
+  struct x12_validator_ops ops = {NULL, note_set, note_ic};
+  struct x12_validator v;
+  struct x12_tokenizer t;
+  static struct x12_segment seg;
+  memset(f, 0, sizeof(*f));
+  x12_validator_init(&v, &ops, f, vflags);
+  x12_tok_init(&t, 0);
+  x12_tok_feed(&t, doc, strlen(doc), 1);
+  while (x12_tok_next(&t, &seg) == X12_TOK_SEGMENT)
+    x12_validator_segment(&v, &seg, &t.delims);
+  x12_validator_finish(&v);
+  x12_validator_release(&v);
+  x12_tok_release(&t);
+}
+
+/* The element fast path (segments without separators or control bytes in
+ * their elements) and the generic table walk must record the same faults,
+ * with the same positions, for every kind of element fault; and both must
+ * accept the clean segments. */
+static void test_fast_and_generic_element_checks_report_the_same_faults(void **s) {
+  (void)s;
+  static const struct {
+    const char *gs01, *gs08, *st01, *body;
+    int bad;
+  } cases[] = {
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1*CTN25*1****G*2287.7*LB~", 0},
+      {"SH", "004010", "856", "BSN*00*A1*20240514~HL*1**S~", 1},            /* mandatory missing */
+      {"SH", "004010", "856", "BSN**A1*20240514*0832~HL*1**S~", 1},         /* empty mandatory */
+      {"SH", "004010", "856", "BSN*00*A*20240514*0832~HL*1**S~", 1},        /* AN too short */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832*00011~HL*1**S~", 1}, /* ID too long */
+      {"SH", "004010", "856", "BSN*00*A1*20241301*0832~HL*1**S~", 1},       /* bad date */
+      {"SH", "004010", "856", "BSN*00*A1*20240230*0832~HL*1**S~", 1},       /* no Feb 30 */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*2460~HL*1**S~", 1},       /* bad time */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*08~HL*1**S~", 1},         /* short time */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1*CTN25*1X~", 1},   /* N0 letter */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1*CTN25*-~", 1},    /* N0 sign only */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1*CTN25*-12~", 0},  /* N0 negative */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1*CTN25*12345678~", 1}, /* N0 long */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1******G*1.2.3*LB~", 1}, /* R dots */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1******G*.*LB~", 1},     /* R no digit */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1******G*1-2*LB~", 1},   /* R inner sign */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1******G*-1.25*LB~", 0}, /* R ok */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~TD1******G*12345678901*LB~", 1}, /* R long */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~REF*BM*A>B~", 1},      /* component in AN */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~REF*B>M*AB~", 1},      /* component in ID */
+      {"SH", "005010", "856", "BSN*00*A1*20240514*0832~HL*1**S~REF*BM*A^B~", 1},      /* repetition, 5010 */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~REF*BM*A\x01" "B~", 1}, /* control */
+      {"SH", "004010", "856", "BSN*00*A1*20240514*0832~HL*1**S~N1*SF*X*92*A1*EXTRA*MORE~", 0},
+      {"PO", "004010", "850", "BEG*00*SA*P1**20240514~", 0},
+      {"PO", "004010", "850", "BEG*99*SA*P1**20240514~", 1},                /* code list */
+      {"PO", "004010", "850", "BEG*0*SA*P1**20240514~", 1},                 /* code too short */
+      {"PO", "004010", "850", "BEG*ABCD*SA*P1**20240514~", 1},              /* code too long */
+      {"FA", "004010", "997", "AK1*PO*1~AK2*850*0001~AK5*A~AK9*A*1*1*1~", 0},
+      {"FA", "004010", "997", "AK1*PO*1~AK2*850*0001~AK5*Q~AK9*A*1*1*1~", 1}, /* code list */
+      {"FA", "004010", "997", "AK1*PO*1*X*Y~AK9*A*1*1*1~", 1},               /* complete: extra */
+      {"FA", "004010", "997", "AK1*PO*1~AK3*BEG*2**I9~AK9*A*1*1*1~", 0},     /* 3-byte code */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char *doc = test_doc("000000101", cases[i].gs01, cases[i].gs08,
+                         cases[i].st01, cases[i].body);
+    struct faults fast, generic;
+    faults_of(doc, 0, &fast);
+    faults_of(doc, X12_VAL_GENERIC, &generic);
+    if (strcmp(fast.text, generic.text) != 0 ||
+        fast.sets_rejected != cases[i].bad)
+      fail_msg("case %zu (%s)\nfast:    %s\ngeneric: %s", i, cases[i].body,
+               fast.text, generic.text);
+    assert_int_equal(generic.sets_rejected, cases[i].bad);
+    free(doc);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_iea02_mismatch_is_rejected_with_ta1_001),
@@ -396,6 +504,7 @@ int main(void) {
       cmocka_unit_test(test_ta1_for_a_bad_isa_date_carries_a_valid_date),
       cmocka_unit_test(test_ta1_for_a_bad_qualifier_uses_zz),
       cmocka_unit_test(test_997_never_echoes_values_it_cannot_carry),
+      cmocka_unit_test(test_fast_and_generic_element_checks_report_the_same_faults),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
