@@ -35,12 +35,6 @@ int idoc_dc_field(const char *name, size_t len) {
   return -1;
 }
 
-struct idoc_chunk {
-  struct idoc_chunk *next;
-  size_t used, size;
-  char data[];
-};
-
 idoc_set *idoc_set_new(void) {
   return calloc(1, sizeof(idoc_set));
 }
@@ -125,6 +119,15 @@ void idoc_set_reset(idoc_set *set) {
   set->chunk_hint = 0;
 }
 
+size_t idoc_set_footprint(const idoc_set *set) {
+  size_t n = set->docs_cap * sizeof *set->docs +
+             set->segs_cap * sizeof *set->segs +
+             set->values_cap * sizeof *set->values;
+  for (const struct idoc_chunk *c = set->arena; c; c = c->next)
+    n += sizeof *c + c->size;
+  return n;
+}
+
 const char *idoc_set_strdup(idoc_set *set, const char *s, size_t len) {
   struct idoc_chunk *c = set->arena;
   if (!c || c->size - c->used < len + 1) {
@@ -180,10 +183,6 @@ int idoc_set_add_seg(idoc_set *set, int doc, int parent, const char *type,
   s->first_child = s->last_child = s->next_sibling = -1;
   s->first_value = s->last_value = -1;
   s->segnum = d->nsegs + 1;
-  if (def)
-    s->hlevel = def->level;
-  else
-    s->hlevel = (uint8_t)(parent >= 0 ? set->segs[parent].hlevel + 1 : 1);
   if (parent >= 0) {
     struct idoc_segment *p = &set->segs[parent];
     if (p->last_child >= 0) set->segs[p->last_child].next_sibling = idx;
@@ -207,19 +206,8 @@ int idoc_seg_append(idoc_set *set, int seg, const char *name, const char *val,
   return idoc_seg_append_owned(set, seg, name, copy, len);
 }
 
-int idoc_seg_append_owned(idoc_set *set, int seg, const char *name,
-                          const char *copy, size_t len) {
+int idoc_set_grow_values(idoc_set *set) {
   GROW(set->values, set->nvalues, set->values_cap);
-  int idx = (int)set->nvalues++;
-  struct idoc_value *v = &set->values[idx];
-  v->name = name;
-  v->v.p = copy;
-  v->v.len = (uint32_t)len;
-  v->v.next = -1;
-  struct idoc_segment *s = &set->segs[seg];
-  if (s->last_value >= 0) set->values[s->last_value].v.next = idx;
-  else s->first_value = idx;
-  s->last_value = idx;
   return 0;
 }
 
