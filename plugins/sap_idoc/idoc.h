@@ -314,7 +314,8 @@ int idoc_flat_encode(const idoc_set *set, const struct idoc_flat_opts *opts,
  * pass uses the same options. */
 #define IDOC_XML_PARSE_OPTIONS                                               \
   (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |               \
-   XML_PARSE_COMPACT | XML_PARSE_HUGE | XML_PARSE_NOBLANKS)
+   XML_PARSE_COMPACT | XML_PARSE_HUGE | XML_PARSE_NOBLANKS |                 \
+   XML_PARSE_BIG_LINES)
 
 int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
                     const char *origin, idoc_set *set, struct idoc_err *err);

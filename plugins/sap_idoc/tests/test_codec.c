@@ -702,6 +702,32 @@ static void test_xml_errors_name_line_docnum_and_field(void **st) {
   idoc_registry_destroy(&reg);
 }
 
+/* libxml2 keeps 16-bit line numbers unless asked: errors past line 65535
+ * named line 65535. */
+static void test_xml_errors_past_line_65535_name_the_real_line(void **st) {
+  (void)st;
+  idoc_registry *reg = shipped();
+  struct tflat x = {0};
+  const char *head =
+      "<ORDERS05>\n<IDOC BEGIN=\"1\">\n<EDI_DC40 SEGMENT=\"1\"><DOCNUM>"
+      "0000000000000077</DOCNUM><IDOCTYP>ORDERS05</IDOCTYP><MESTYP>ORDERS"
+      "</MESTYP></EDI_DC40>\n";
+  tf_put(&x, head, strlen(head));
+  for (int i = 0; i < 70000; i++) tf_put(&x, "\n", 1);
+  /* line 3 + 70000 + 1 */
+  const char *bad = "<E1EDK01 SEGMENT=\"1\"><NOPE>1</NOPE></E1EDK01>\n"
+                    "</IDOC>\n</ORDERS05>\n";
+  tf_put(&x, bad, strlen(bad));
+  struct idoc_err err = {""};
+  idoc_set *set = idoc_set_new();
+  assert_int_equal(idoc_xml_decode(reg, x.p, x.len, "long.xml", set, &err), -1);
+  assert_non_null(strstr(err.msg, "long.xml:70004:"));
+  assert_non_null(strstr(err.msg, "unknown field NOPE"));
+  idoc_set_destroy(&set);
+  free(x.p);
+  idoc_registry_destroy(&reg);
+}
+
 static void test_delvry03_fixture_parses_without_definitions(void **st) {
   (void)st;
   const char *dir = getenv("DRAY_SHARED_DIR");
@@ -863,6 +889,7 @@ int main(void) {
       cmocka_unit_test(test_systat01_built_from_definitions_round_trips_flat_and_xml),
       cmocka_unit_test(test_aleaud01_built_from_definitions_round_trips_flat_and_xml),
       cmocka_unit_test(test_xml_errors_name_line_docnum_and_field),
+      cmocka_unit_test(test_xml_errors_past_line_65535_name_the_real_line),
       cmocka_unit_test(test_delvry03_fixture_parses_without_definitions),
       cmocka_unit_test(test_fuzz_regression_invalid_utf8_is_a_clear_error),
       cmocka_unit_test(test_fuzz_regression_control_type_must_match_root),
