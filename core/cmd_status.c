@@ -74,6 +74,14 @@ int dray__cmd_status(int argc, char **argv) {
           printf(" %s=%.15g", key, json_object_get_double(val));
       printf("\n");
     }
+    struct json_object *j;
+    if (json_object_object_get_ex(root, "journal", &j))
+      printf("\njournal: %lld records unreleased (%lld bytes); backlog for %d destination(s); "
+             "%lld messages queued in it since start\n",
+             (long long)json_object_get_int64(json_object_object_get(j, "records")),
+             (long long)json_object_get_int64(json_object_object_get(j, "bytes")),
+             json_object_get_int(json_object_object_get(j, "backlog_destinations")),
+             (long long)json_object_get_int64(json_object_object_get(j, "queued_total")));
   }
   json_object_put(root);
   code = 0;

@@ -100,21 +100,35 @@ void dray__pipeline_unreserve(struct dray__pipeline *pl, unsigned lane) {
   atomic_fetch_sub(&pl->lanes[lane].inflight, 1);
 }
 
-void dray__pipeline_push(struct dray__pipeline *pl, unsigned lane, struct dray__delivery *d) {
+/* One ZeroMQ message carries up to DRAY__LANE_BUNDLE delivery pointers:
+ * a batch wakes the worker once, not once per message. */
+void dray__pipeline_push_many(struct dray__pipeline *pl, unsigned lane,
+                              struct dray__delivery *const *ds, size_t n) {
   struct lane *l = &pl->lanes[lane];
-  pthread_mutex_lock(&l->push_lock);
-  int rc;
-  do {
-    rc = zmq_send(l->push, &d, sizeof d, 0);
-  } while (rc < 0 && zmq_errno() == EINTR);
-  pthread_mutex_unlock(&l->push_lock);
-  if (rc < 0) {
-    /* Only a terminated context fails here, at shutdown. */
-    dray__log(DRAY_LOG_ERROR, pl->dest->name, "pipeline send failed (%s) for message %s",
-              zmq_strerror(zmq_errno()), dray__msg_header(d->msg, "id"));
-    atomic_fetch_sub(&l->inflight, 1);
-    delivery_leave(d);
+  while (n) {
+    size_t k = n < DRAY__LANE_BUNDLE ? n : DRAY__LANE_BUNDLE;
+    pthread_mutex_lock(&l->push_lock);
+    int rc;
+    do {
+      rc = zmq_send(l->push, ds, k * sizeof *ds, 0);
+    } while (rc < 0 && zmq_errno() == EINTR);
+    pthread_mutex_unlock(&l->push_lock);
+    if (rc < 0) {
+      /* Only a terminated context fails here, at shutdown. */
+      for (size_t i = 0; i < k; i++) {
+        dray__log(DRAY_LOG_ERROR, pl->dest->name, "pipeline send failed (%s) for message %s",
+                  zmq_strerror(zmq_errno()), dray__msg_header(ds[i]->msg, "id"));
+        atomic_fetch_sub(&l->inflight, 1);
+        delivery_leave(ds[i]);
+      }
+    }
+    ds += k;
+    n -= k;
   }
+}
+
+void dray__pipeline_push(struct dray__pipeline *pl, unsigned lane, struct dray__delivery *d) {
+  dray__pipeline_push_many(pl, lane, &d, 1);
 }
 
 size_t dray__pipeline_inflight(const struct dray__pipeline *pl) {
@@ -182,7 +196,9 @@ struct attempt_state {
 };
 
 static void retry_key(const struct dray__delivery *d, char *key, size_t size) {
-  snprintf(key, size, "retry/%llu", (unsigned long long)d->seq);
+  /* backlog spools number their records on their own */
+  snprintf(key, size, d->backlog ? "retry/backlog/%llu" : "retry/%llu",
+           (unsigned long long)d->seq);
 }
 
 static void attempt_load(struct dray__pipeline *pl, const struct dray__delivery *d,
@@ -470,11 +486,14 @@ static void *worker_main(void *arg) {
       continue;
     }
     /* drain what is queued before polling again: one wake-up serves many */
-    struct dray__delivery *d = NULL;
-    while (zmq_recv(l->pull, &d, sizeof d, ZMQ_DONTWAIT) == sizeof d) {
-      if (atomic_load(&pl->quit)) leave_at_shutdown(pl, d, "shutdown before delivery");
-      else deliver(pl, d);
-      atomic_fetch_sub(&l->inflight, 1);
+    struct dray__delivery *ds[DRAY__LANE_BUNDLE];
+    int got;
+    while ((got = zmq_recv(l->pull, ds, sizeof ds, ZMQ_DONTWAIT)) > 0) {
+      for (size_t i = 0; i < (size_t)got / sizeof *ds; i++) {
+        if (atomic_load(&pl->quit)) leave_at_shutdown(pl, ds[i], "shutdown before delivery");
+        else deliver(pl, ds[i]);
+        atomic_fetch_sub(&l->inflight, 1);
+      }
     }
   }
   return NULL;
@@ -542,10 +561,13 @@ size_t dray__pipeline_stop(struct dray__pipeline *pl) {
     struct lane *l = &pl->lanes[i];
     if (l->worker_running) pthread_join(l->worker, NULL);
     l->worker_running = 0;
-    struct dray__delivery *d;
-    while (l->pull && zmq_recv(l->pull, &d, sizeof d, ZMQ_DONTWAIT) == sizeof d) {
-      leave_at_shutdown(pl, d, "shutdown before delivery");
-      atomic_fetch_sub(&l->inflight, 1);
+    struct dray__delivery *ds[DRAY__LANE_BUNDLE];
+    int got;
+    while (l->pull && (got = zmq_recv(l->pull, ds, sizeof ds, ZMQ_DONTWAIT)) > 0) {
+      for (size_t k = 0; k < (size_t)got / sizeof *ds; k++) {
+        leave_at_shutdown(pl, ds[k], "shutdown before delivery");
+        atomic_fetch_sub(&l->inflight, 1);
+      }
     }
   }
   return atomic_load(&pl->lost);

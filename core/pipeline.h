@@ -30,9 +30,13 @@ struct dray_instance;
  * it. `seq` is its journal record (0: memory class, not journaled). When
  * the last destination is finished with it (delivered or dead-lettered),
  * `finished` runs: the runtime releases the journal record. */
+struct dray__spool;
+
 struct dray__delivery {
   dray_msg *msg;
   uint64_t seq;
+  struct dray__spool *spool; /* holds record seq: the ingress journal, or ... */
+  int backlog;               /* ... 1: the destination's backlog spool */
   int replayed; /* from the journal after a restart: retry state may exist */
   atomic_int remaining;
   atomic_int abandoned; /* a destination never finished: keep the record */
@@ -75,6 +79,11 @@ void dray__pipeline_unreserve(struct dray__pipeline *pl, unsigned lane);
 /* Sends d on a reserved lane; the destination calls dray__delivery_done
  * once. */
 void dray__pipeline_push(struct dray__pipeline *pl, unsigned lane, struct dray__delivery *d);
+/* The same for n deliveries, in order, each with its reserved slot; sent
+ * in bundles of at most DRAY__LANE_BUNDLE (one worker wake-up each). */
+#define DRAY__LANE_BUNDLE 256
+void dray__pipeline_push_many(struct dray__pipeline *pl, unsigned lane,
+                              struct dray__delivery *const *ds, size_t n);
 /* Messages accepted and not yet finished, over all lanes. */
 size_t dray__pipeline_inflight(const struct dray__pipeline *pl);
 /* The destination's breaker (status and metrics). */

@@ -18,11 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <time.h>
 #include <zmq.h>
 
 #include "dedupe.h"
+#include "feeder.h"
 #include "dlq.h"
 #include "dlq_ops.h"
 #include "journal.h"
@@ -58,7 +60,13 @@ struct dray__runtime {
   pthread_mutex_t dlq_lock;
   int lock_fd;          /* flock on DATA_DIR/dray.lock: one runtime per data_dir */
   atomic_int journal_failed; /* an fsync failed: stop acking, exit non-zero */
-  atomic_int replaying;      /* the journal is being fed to the lanes */
+  /* Per destination (by instance index, NULL for pure sources): its
+   * backlog in the journal (feeder.h). */
+  struct dray__feeder **feeders;
+  struct dray__spool_stats at_open; /* the journal before any source started */
+  uint64_t spool_cap;               /* max_disk_bytes of the journal and each backlog */
+  atomic_uint_least64_t backlog_queued; /* messages queued in the journal so far */
+  atomic_int replaying;                 /* the start-up replay runs */
   pthread_t replay_thread;
   int replay_thread_running;
   atomic_int stopping;
@@ -77,6 +85,22 @@ struct dray_instance *dray__runtime_instance(struct dray__runtime *rt, size_t i)
 }
 
 const char *dray__runtime_site(struct dray__runtime *rt) { return rt->site->site; }
+
+void dray__runtime_journal_status(struct dray__runtime *rt, struct dray__journal_status *out) {
+  struct dray__spool_stats st;
+  dray__spool_stats(rt->journal, &st);
+  out->records = st.records;
+  out->bytes = st.bytes;
+  out->queued_total = atomic_load(&rt->backlog_queued);
+  out->backlog = 0;
+  for (size_t i = 0; rt->feeders && i < rt->instance_count; i++) {
+    if (!rt->feeders[i]) continue;
+    out->backlog += dray__feeder_backlog(rt->feeders[i]);
+    dray__spool_stats(dray__feeder_spool(rt->feeders[i]), &st);
+    out->records += st.records;
+    out->bytes += st.bytes;
+  }
+}
 
 int dray__runtime_stopping(struct dray__runtime *rt) {
   return atomic_load(&rt->stopping);
@@ -110,11 +134,11 @@ static long find_instance(struct dray__runtime *rt, const char *name) {
 /* --- deliveries, journal and dead letters ---------------------------------- */
 
 /* Every destination is done with the message (delivered or dead-lettered):
- * its journal record is released. */
+ * its record is released (in the ingress journal or a backlog spool). */
 static void delivery_finished(struct dray__delivery *d, void *ctx) {
-  struct dray__runtime *rt = ctx;
+  (void)ctx;
   DRAY_FAULT_POINT("runtime.before_release");
-  if (d->seq && dray__spool_release(rt->journal, d->seq) != 0)
+  if (d->seq && dray__spool_release(d->spool, d->seq) != 0)
     dray__error("journal release of record %llu failed", (unsigned long long)d->seq);
 }
 
@@ -145,15 +169,23 @@ static int store_dead_letter(void *ctx, struct dray_instance *dest, const dray_m
 struct prepared {
   dray_msg *msg;
   size_t dests[64];
-  unsigned lanes[64];
-  size_t count; /* 0: finished already (duplicate or unrouted) */
+  unsigned lanes[64]; /* for the destinations not queued */
+  size_t count;       /* 0: finished already (duplicate or unrouted) */
+  uint64_t queued;    /* bit k: dests[k] gets it through its backlog in the journal */
   int durable;
-  uint64_t seq;
+  uint64_t seq;       /* the journal record of the part handed to the lanes */
 };
+
+static int is_queued(const struct prepared *p, size_t k) { return (p->queued >> k) & 1; }
+
+static size_t direct_count(const struct prepared *p) {
+  return p->count - (size_t)__builtin_popcountll(p->queued);
+}
 
 static void unreserve(struct dray__runtime *rt, struct prepared *p) {
   for (size_t k = 0; k < p->count; k++)
-    dray__pipeline_unreserve(rt->instances[p->dests[k]]->pipeline, p->lanes[k]);
+    if (!is_queued(p, k))
+      dray__pipeline_unreserve(rt->instances[p->dests[k]]->pipeline, p->lanes[k]);
 }
 
 static int64_t mono_now_ms(void) {
@@ -163,15 +195,21 @@ static int64_t mono_now_ms(void) {
 }
 
 /* Checks, de-duplicates, keys, routes and admits one message (route_lock
- * held for reading). DRAY_OK with p->count destinations reserved (0 when
- * there is nothing to deliver); anything else refuses the message with
- * the error set. */
+ * held for reading). DRAY_OK with p->count destinations (0 when there is
+ * nothing to deliver), each reserved on its lane or, for a durable message,
+ * queued (bit in p->queued): it will wait in the journal for that
+ * destination, because its lane is full, it has a backlog, or queue[dest]
+ * says an earlier message of the batch waits there. Anything else refuses
+ * the message with the error set. */
 static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from, dray_msg *msg,
-                           struct prepared *p) {
+                           const unsigned char *queue, struct prepared *p) {
   const struct dray_host *host = dray__host_table();
   char why[512];
-  memset(p, 0, sizeof *p);
-  p->msg = msg;
+  p->msg = msg; /* the destination arrays are filled as far as count says */
+  p->count = 0;
+  p->queued = 0;
+  p->durable = 0;
+  p->seq = 0;
   if (dray__msg_check_envelope(msg, why, sizeof why) != 0) {
     host->set_error(from, "emit: invalid envelope: %s", why);
     dray__metric_add(from->name, "emit_rejected", 1);
@@ -204,11 +242,23 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
               dray__msg_header(msg, "id"), type);
     return DRAY_OK;
   }
-  /* Admission to every destination, or to none. */
   for (size_t k = 0; k < p->count; k++) {
-    struct dray__pipeline *pl = rt->instances[p->dests[k]]->pipeline;
+    size_t d = p->dests[k];
+    struct dray__pipeline *pl = rt->instances[d]->pipeline;
+    /* A durable message joins its destination's backlog while there is
+     * one, so it cannot overtake an earlier message of its partition. */
+    if (p->durable && (queue[d] || dray__feeder_backlog(rt->feeders[d]))) {
+      p->queued |= 1ull << k;
+      continue;
+    }
     p->lanes[k] = dray__pipeline_lane_for(pl, msg);
-    if (dray__pipeline_reserve(pl, p->lanes[k]) != 0) {
+    if (dray__pipeline_reserve(pl, p->lanes[k]) == 0) continue;
+    if (p->durable) { /* waits in the journal: the disk cap is the limit */
+      p->queued |= 1ull << k;
+      continue;
+    }
+    /* the memory class: admission to every destination, or to none */
+    {
       size_t full = p->dests[k];
       p->count = k;
       unreserve(rt, p);
@@ -221,37 +271,110 @@ static dray_status prepare(struct dray__runtime *rt, struct dray_instance *from,
   return DRAY_OK;
 }
 
-/* Makes the journal records of the prepared messages durable in one group
- * commit. On failure every reservation is returned and the status says
- * what the sources hear. */
+/* Records of a batch in one buffer, each about its body plus the
+ * attributes: one allocation per batch, not one per message. */
+struct records {
+  dray_buf buf;
+  struct dray__spool_rec *recs;
+  size_t count;
+};
+
+static int records_init(struct records *r, size_t max, size_t bytes) {
+  dray__buf_init(&r->buf);
+  r->count = 0;
+  r->recs = malloc((max ? max : 1) * sizeof *r->recs);
+  return r->recs && dray__buf_reserve(&r->buf, bytes ? bytes : 1) == 0 ? 0 : -ENOMEM;
+}
+
+static int records_add(struct records *r, const char *source, const char *const *dests,
+                       size_t dest_count, const dray_msg *msg) {
+  size_t at = r->buf.len;
+  if (dray__journal_encode(&r->buf, source, dests, dest_count, msg) != 0) return -ENOMEM;
+  /* an offset until the buffer stops growing: see records_seal */
+  r->recs[r->count++] = (struct dray__spool_rec){(const void *)at, (uint32_t)(r->buf.len - at)};
+  return 0;
+}
+
+static void records_seal(struct records *r) {
+  for (size_t k = 0; k < r->count; k++) r->recs[k].data = r->buf.data + (size_t)r->recs[k].data;
+}
+
+static void records_release(struct records *r) {
+  dray__buf_release(&r->buf);
+  free(r->recs);
+}
+
+/* The part of a message handed to the lanes, in the ingress journal. It
+ * names its destinations only when some are queued instead, so a replay
+ * does not route it to those again. */
+static int add_direct(struct dray__runtime *rt, struct records *r, const char *source,
+                      const struct prepared *p) {
+  const char *names[64];
+  size_t named = 0;
+  for (size_t k = 0; p->queued && k < p->count; k++)
+    if (!is_queued(p, k)) names[named++] = rt->instances[p->dests[k]]->name;
+  return records_add(r, source, names, named, p->msg);
+}
+
+/* Appends the batch's queued messages to each destination's backlog
+ * spool (queue[d] set), before anything goes into the journal: a failure
+ * then refuses the batch with nothing handed to the lanes (records already
+ * in another destination's backlog are delivered there, and again if the
+ * source retries: at least once). */
+static int append_backlogs(struct dray__runtime *rt, struct dray_instance *from,
+                           struct prepared *ps, size_t n, const unsigned char *queue) {
+  for (size_t d = 0; d < rt->instance_count; d++) {
+    if (!queue[d]) continue;
+    const char *name = rt->instances[d]->name;
+    size_t max = 0, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < ps[i].count; k++)
+        if (ps[i].dests[k] == d && is_queued(&ps[i], k)) {
+          max++;
+          bytes += ps[i].msg->body_len + 512;
+        }
+    struct records r;
+    int rc = records_init(&r, max, bytes);
+    for (size_t i = 0; i < n && rc == 0; i++)
+      for (size_t k = 0; k < ps[i].count && rc == 0; k++)
+        if (ps[i].dests[k] == d && is_queued(&ps[i], k))
+          rc = records_add(&r, from->name, &name, 1, ps[i].msg);
+    if (rc == 0) {
+      records_seal(&r);
+      rc = dray__feeder_append(rt->feeders[d], r.recs, r.count);
+    }
+    records_release(&r);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+/* Makes the records of the prepared messages durable: the backlogs' (see
+ * append_backlogs), then the journal's in one group commit. On failure
+ * every reservation is returned and the status says what the sources
+ * hear. */
 static dray_status journal_append(struct dray__runtime *rt, struct dray_instance *from,
-                                  struct prepared *ps, size_t n) {
+                                  struct prepared *ps, size_t n, const unsigned char *queue) {
   const struct dray_host *host = dray__host_table();
-  struct dray__spool_rec *recs = calloc(n, sizeof *recs);
-  dray_buf *bufs = calloc(n, sizeof *bufs);
-  uint64_t *seqs = calloc(n, sizeof *seqs);
-  size_t *which = calloc(n, sizeof *which);
-  size_t m = 0;
-  int rc = recs && bufs && seqs && which ? 0 : -ENOMEM;
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    if (!ps[i].count || !ps[i].durable) continue;
-    dray__buf_init(&bufs[m]);
-    /* one allocation: the record is about the body plus the attributes */
-    if (dray__buf_reserve(&bufs[m], ps[i].msg->body_len + 512) != 0 ||
-        dray__journal_encode(&bufs[m], from->name, NULL, 0, ps[i].msg) != 0)
-      rc = -ENOMEM;
-    recs[m] = (struct dray__spool_rec){bufs[m].data, (uint32_t)bufs[m].len};
-    which[m++] = i;
-  }
-  if (rc == 0 && m) rc = dray__spool_append_many(rt->journal, recs, m, seqs);
-  for (size_t k = 0; k < m; k++) {
-    if (rc == 0) ps[which[k]].seq = seqs[k];
-    if (bufs) dray__buf_release(&bufs[k]);
-  }
-  free(recs);
-  free(bufs);
+  size_t total = 0, bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    if (ps[i].count && ps[i].durable && direct_count(&ps[i])) {
+      total++;
+      bytes += ps[i].msg->body_len + 512;
+    }
+  uint64_t *seqs = malloc((total ? total : 1) * sizeof *seqs);
+  struct records r;
+  int rc = records_init(&r, total, bytes) == 0 && seqs ? 0 : -ENOMEM;
+  if (rc == 0) rc = append_backlogs(rt, from, ps, n, queue);
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (ps[i].count && ps[i].durable && direct_count(&ps[i]))
+      rc = add_direct(rt, &r, from->name, &ps[i]);
+  records_seal(&r);
+  if (rc == 0 && r.count) rc = dray__spool_append_many(rt->journal, r.recs, r.count, seqs);
+  for (size_t i = 0, k = 0; i < n && rc == 0; i++)
+    if (ps[i].count && ps[i].durable && direct_count(&ps[i])) ps[i].seq = seqs[k++];
+  records_release(&r);
   free(seqs);
-  free(which);
   if (rc == 0) return DRAY_OK;
   for (size_t i = 0; i < n; i++) unreserve(rt, &ps[i]);
   if (rc == -EAGAIN || rc == -ENOMEM) {
@@ -273,9 +396,72 @@ static dray_status journal_append(struct dray__runtime *rt, struct dray_instance
   return DRAY_RETRY;
 }
 
-/* Hands a prepared (and, if durable, journaled) message to its lanes. */
-static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p) {
-  if (p->count) {
+/* Deliveries on their way to the lanes of one accept call, gathered per
+ * lane so a batch takes one lane message per lane (in order) instead of
+ * one per message. */
+struct bundles {
+  size_t used, cap; /* cap: deliveries per bundle, at most DRAY__LANE_BUNDLE */
+  struct {
+    struct dray__pipeline *pl;
+    unsigned lane;
+    size_t n;
+    struct dray__delivery **ds; /* cap slots in store */
+  } b[8];
+  struct dray__delivery *store[];
+};
+
+/* Sized for a batch of count: a single emit does not pay for 256 slots. */
+static struct bundles *bundles_new(size_t count) {
+  size_t cap = count < 1 ? 1 : count > DRAY__LANE_BUNDLE ? DRAY__LANE_BUNDLE : count;
+  struct bundles *bs = malloc(sizeof *bs + 8 * cap * sizeof bs->store[0]);
+  if (!bs) return NULL;
+  bs->used = 0;
+  bs->cap = cap;
+  for (size_t i = 0; i < 8; i++) bs->b[i].ds = bs->store + i * cap;
+  return bs;
+}
+
+static void bundles_flush(struct bundles *bs) {
+  for (size_t i = 0; i < bs->used; i++)
+    dray__pipeline_push_many(bs->b[i].pl, bs->b[i].lane, bs->b[i].ds, bs->b[i].n);
+  bs->used = 0;
+}
+
+static void bundles_add(struct bundles *bs, struct dray__pipeline *pl, unsigned lane,
+                        struct dray__delivery *d) {
+  size_t i = 0;
+  while (i < bs->used && (bs->b[i].pl != pl || bs->b[i].lane != lane)) i++;
+  if (i == 8) {
+    bundles_flush(bs);
+    i = 0;
+  }
+  if (i == bs->used) {
+    bs->b[i].pl = pl;
+    bs->b[i].lane = lane;
+    bs->b[i].n = 0;
+    bs->used++;
+  }
+  bs->b[i].ds[bs->b[i].n++] = d;
+  if (bs->b[i].n == bs->cap) {
+    dray__pipeline_push_many(pl, lane, bs->b[i].ds, bs->b[i].n);
+    bs->b[i].n = 0;
+  }
+}
+
+/* Hands a prepared (and, if durable, journaled) message to its lanes (via
+ * bs; the caller flushes), or to the backlog the feeder delivers from the
+ * journal. */
+static void commit(struct dray__runtime *rt, struct dray_instance *from, struct prepared *p,
+                   struct bundles *bs) {
+  if (p->count && p->queued) {
+    dray__metric_add(from->name, "queued_in_journal", 1);
+    atomic_fetch_add(&rt->backlog_queued, 1);
+  }
+  size_t direct = direct_count(p);
+  if (p->count && !direct && !p->msg->minted_id)
+    dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
+                     dray__msg_header(p->msg, "id"), mono_now_ms());
+  if (direct) {
     DRAY_FAULT_POINT("runtime.after_journal_append");
     struct dray__delivery *d = calloc(1, sizeof *d);
     if (!d) { /* a durable record is delivered after a restart */
@@ -286,11 +472,12 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
     }
     d->msg = dray__msg_ref(p->msg);
     d->seq = p->seq;
+    d->spool = rt->journal;
     d->finished = delivery_finished;
     d->ctx = rt;
-    atomic_init(&d->remaining, (int)p->count);
+    atomic_init(&d->remaining, (int)direct);
     for (size_t k = 0; k < p->count; k++)
-      dray__pipeline_push(rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
+      if (!is_queued(p, k)) bundles_add(bs, rt->instances[p->dests[k]]->pipeline, p->lanes[k], d);
     if (!p->msg->minted_id)
       dray__dedupe_add(rt->dedupe, dray__msg_header(p->msg, "source"),
                        dray__msg_header(p->msg, "id"), mono_now_ms());
@@ -300,31 +487,47 @@ static void commit(struct dray__runtime *rt, struct dray_instance *from, struct 
 
 dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_instance *from,
                                        dray_msg **msgs, size_t count, size_t *accepted) {
-  struct prepared *ps = calloc(count ? count : 1, sizeof *ps);
+  struct prepared *ps = malloc((count ? count : 1) * sizeof *ps);
+  struct bundles *bs = bundles_new(count);
+  /* per destination: an earlier message of this batch was queued for it */
+  unsigned char *queue = calloc(rt->instance_count + 1, 1);
   dray_status st = DRAY_OK;
   size_t n = 0;
   *accepted = 0;
-  if (!ps) return DRAY_RETRY;
-  if (atomic_load(&rt->replaying)) {
+  if (!ps || !bs || !queue) {
     free(ps);
-    dray__host_table()->set_error(from, "replaying the journal after a restart: backpressure");
+    free(bs);
+    free(queue);
     return DRAY_RETRY;
   }
   pthread_rwlock_rdlock(&rt->route_lock);
-  /* Everything up to the first refusal goes in, in order. */
-  while (n < count && (st = prepare(rt, from, msgs[n], &ps[n])) == DRAY_OK) n++;
-  dray_status jst = journal_append(rt, from, ps, n);
+  /* Everything up to the first refusal goes in, in order: once a message
+   * of the batch waits in the journal for a destination, the later ones
+   * for it do too. */
+  while (n < count && (st = prepare(rt, from, msgs[n], queue, &ps[n])) == DRAY_OK) {
+    for (size_t k = 0; k < ps[n].count; k++)
+      if (is_queued(&ps[n], k)) queue[ps[n].dests[k]] = 1;
+    n++;
+  }
+  dray_status jst = journal_append(rt, from, ps, n, queue);
   if (jst == DRAY_OK) {
     for (size_t i = 0; i < n; i++) {
-      commit(rt, from, &ps[i]);
+      commit(rt, from, &ps[i], bs);
       dray__msg_free(&msgs[i]); /* the emitter's reference */
     }
+    bundles_flush(bs);
     *accepted = n;
+    /* Before the read lock goes: a feeder ends its backlog only with
+     * accepts excluded, after it has seen every record appended. */
+    for (size_t d = 0; d < rt->instance_count; d++)
+      if (queue[d]) dray__feeder_announce(rt->feeders[d]);
   } else {
     st = jst;
   }
   pthread_rwlock_unlock(&rt->route_lock);
   free(ps);
+  free(bs);
+  free(queue);
   return st;
 }
 
@@ -373,13 +576,28 @@ static void spool_event(void *ctx, const char *line) {
   dray__log(DRAY_LOG_WARN, NULL, "%s: %s", (const char *)ctx, line);
 }
 
+/* The disk cap of the journal and of each destination's backlog spool:
+ * as configured, else half of the space free on data_dir's file system at
+ * start shared among them, so a long backlog (a destination down for
+ * hours) turns into backpressure before the disk is full. */
+static uint64_t spool_cap(const struct dray__site *s) {
+  struct statvfs vfs;
+  if (s->journal_max_bytes) return s->journal_max_bytes;
+  if (statvfs(s->data_dir, &vfs) != 0) return 0;
+  uint64_t cap = (uint64_t)vfs.f_bavail * vfs.f_frsize / 2 / (1 + s->instance_count);
+  dray__info("journal: max_disk_bytes not set: %llu MiB each for the journal and every "
+             "destination's backlog (half the free space of %s, shared)",
+             (unsigned long long)(cap >> 20), s->data_dir);
+  return cap;
+}
+
 static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
   const struct dray__site *s = rt->site;
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/journal", s->data_dir);
   struct dray__spool_options jo = {
       .dir = dir, .name = "journal", .segment_bytes = s->journal_segment_bytes,
-      .max_disk_bytes = s->journal_max_bytes, .group_max_records = s->journal_group_records,
+      .max_disk_bytes = rt->spool_cap = spool_cap(s), .group_max_records = s->journal_group_records,
       .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
       .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "journal"};
   rt->journal = dray__spool_open(&jo, err, err_size);
@@ -391,11 +609,12 @@ static int open_spools(struct dray__runtime *rt, char *err, size_t err_size) {
   return rt->dlq ? 0 : -1;
 }
 
-/* Hands a journaled record to its destinations again: at start-up (what
- * was not released before a stop or a crash) and for dead-letter replays.
- * Named destinations win over the routes. */
-static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journal_record *rec,
-                     int replayed) {
+/* Hands record seq of `spool` (the ingress journal or a destination's
+ * backlog) to its destinations: at start-up (what was not released before
+ * a stop or a crash), from a backlog, and for dead-letter replays. Named
+ * destinations win over the routes. */
+static int redeliver(struct dray__runtime *rt, dray__spool *spool, uint64_t seq,
+                     struct dray__journal_record *rec, int replayed) {
   size_t dests[64], count = 0;
   int durable;
   if (rec->dest_count) {
@@ -405,9 +624,11 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
     }
   } else {
     long from = find_instance(rt, rec->source);
+    pthread_rwlock_rdlock(&rt->route_lock);
     if (from >= 0)
       count = dray__route_match(rt->routes, (size_t)from,
                                 dray__msg_header(rec->msg, "type"), dests, 64, &durable);
+    pthread_rwlock_unlock(&rt->route_lock);
   }
   if (count == 0) {
     dray__warn("journal record %llu (message %s from %s) has no destination now; "
@@ -421,13 +642,15 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
                                   .error = "no route matches after a restart or reload",
                                   .first_failure_ns = ns, .last_failure_ns = ns};
     struct dray_instance *src = rt->instance_count ? rt->instances[0] : NULL;
-    if (!src || store_dead_letter(rt, src, rec->msg, &c) == 0) dray__spool_release(rt->journal, seq);
+    if (!src || store_dead_letter(rt, src, rec->msg, &c) == 0) dray__spool_release(spool, seq);
     return 0;
   }
   struct dray__delivery *d = calloc(1, sizeof *d);
   if (!d) return -1;
   d->msg = dray__msg_ref(rec->msg);
   d->seq = seq;
+  d->spool = spool;
+  d->backlog = spool != rt->journal;
   d->replayed = replayed;
   d->finished = delivery_finished;
   d->ctx = rt;
@@ -444,7 +667,7 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
         for (size_t j = k; j < count; j++) dray__delivery_done_abandoned(d);
         return 0;
       }
-      struct timespec ts = {0, 2000000};
+      struct timespec ts = {0, 200000}; /* a worker frees a slot within a delivery */
       nanosleep(&ts, NULL);
     }
     if (!replayed) dray__pipeline_reserve_force(pl, lane);
@@ -452,6 +675,14 @@ static int redeliver(struct dray__runtime *rt, uint64_t seq, struct dray__journa
   }
   return 0;
 }
+
+/* --- the journal: start-up replay and backlogs ----------------------------------
+ *
+ * At start-up one thread delivers every record left from before (not
+ * released before the last stop or crash), in journal order, each as soon
+ * as its lanes have room; meanwhile every destination's backlog is on, so
+ * new durable messages queue in the journal behind the replay. Then each
+ * destination's feeder (feeder.h) takes over its own backlog. */
 
 struct replay_ctx {
   struct dray__runtime *rt;
@@ -463,6 +694,7 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
   struct dray__journal_record rec;
   char why[256];
   if (atomic_load(&r->rt->stopping)) return 1;
+  if (seq >= r->rt->at_open.next_seq) return 1; /* the feeders' part */
   if (dray__journal_decode(data, len, &rec, why, sizeof why) != 0) {
     /* CRC-valid but not ours: never silently skipped */
     dray__error("journal record %llu cannot be read (%s); left in the journal",
@@ -470,35 +702,74 @@ static int replay_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
     r->bad++;
     return 0;
   }
-  if (redeliver(r->rt, seq, &rec, 1) == 0) r->count++;
+  if (redeliver(r->rt, r->rt->journal, seq, &rec, 1) == 0) r->count++;
   dray__journal_record_release(&rec);
   return 0;
 }
 
-/* Feeds what the journal holds from before the start (not released before
- * the last stop or crash) to the lanes, as fast as they take it. Sources
- * see backpressure until it is done, so every partition stays in order
- * across the restart. */
 static void *replay_main(void *arg) {
   struct dray__runtime *rt = arg;
   struct replay_ctx r = {.rt = rt};
-  struct dray__spool_stats st;
-  dray__spool_stats(rt->journal, &st);
-  uint64_t end = st.next_seq;
-  if (st.records) {
-    dray__info("journal: %llu records from before the start to deliver", (unsigned long long)st.records);
-    if (dray__spool_scan(rt->journal, st.low_water, replay_one, &r) != 0)
-      dray__error("journal replay stopped early");
+  if (rt->at_open.records) {
+    dray__info("journal: %llu records from before the start to deliver",
+               (unsigned long long)rt->at_open.records);
+    if (dray__spool_scan(rt->journal, rt->at_open.low_water, replay_one, &r) < 0)
+      dray__error("journal replay: a record could not be read; see above");
   }
-  (void)end;
   if (r.count || r.bad)
     dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
                r.count, r.bad ? " (some records unreadable: see above)" : "");
   atomic_store(&rt->replaying, 0);
+  if (atomic_load(&rt->stopping)) return NULL;
+  for (size_t i = 0; i < rt->instance_count; i++)
+    if (rt->feeders[i] && dray__feeder_start(rt->feeders[i]) != 0)
+      dray__error("%s: cannot start the journal feeder; its backlog waits for a restart",
+                  rt->instances[i]->name);
   return NULL;
 }
 
-static int replay_journal(struct dray__runtime *rt, char *err, size_t err_size) {
+static int feed_deliver(void *ctx, dray__spool *from, uint64_t seq,
+                        struct dray__journal_record *rec) {
+  return redeliver(ctx, from, seq, rec, 1);
+}
+static void exclude_accepts(void *ctx) {
+  pthread_rwlock_wrlock(&((struct dray__runtime *)ctx)->route_lock);
+}
+static void allow_accepts(void *ctx) {
+  pthread_rwlock_unlock(&((struct dray__runtime *)ctx)->route_lock);
+}
+static int feed_stopping(void *ctx) { return dray__runtime_stopping(ctx); }
+
+/* One feeder per destination, before any source runs; their threads
+ * start after the replay. */
+static int feeders_new(struct dray__runtime *rt, char *err, size_t err_size) {
+  const struct dray__site *s = rt->site;
+  struct dray__feeder_hooks hooks = {.ctx = rt, .deliver = feed_deliver,
+                                     .exclude_accepts = exclude_accepts,
+                                     .allow_accepts = allow_accepts, .stopping = feed_stopping};
+  /* the journal's settings; the cap is per spool */
+  struct dray__spool_options o = {
+      .segment_bytes = s->journal_segment_bytes, .max_disk_bytes = rt->spool_cap,
+      .group_max_records = s->journal_group_records,
+      .group_max_delay_us = s->journal_group_delay_us, .durable = 1,
+      .io = dray__io_for_journal(), .on_event = spool_event, .event_ctx = "backlog"};
+  rt->feeders = calloc(rt->instance_count + 1, sizeof *rt->feeders);
+  if (!rt->feeders) return -1;
+  for (size_t i = 0; i < rt->instance_count; i++) {
+    if (!rt->instances[i]->pipeline) continue;
+    char dir[4096], why[512];
+    snprintf(dir, sizeof dir, "%s/backlog/%s", s->data_dir, rt->instances[i]->name);
+    rt->feeders[i] = dray__feeder_new(dir, rt->instances[i]->name, &o,
+                                      rt->at_open.records > 0, &hooks, why, sizeof why);
+    if (!rt->feeders[i]) {
+      snprintf(err, err_size, "backlog of %s: %s", rt->instances[i]->name, why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int replay_start(struct dray__runtime *rt, char *err, size_t err_size) {
   atomic_store(&rt->replaying, 1);
   if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
     snprintf(err, err_size, "cannot start the journal replay");
@@ -576,10 +847,12 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
   }
   /* Every instance starts before any worker calls process(), so no
    * destination sees a message before its start(); messages emitted from
-   * a start() wait in the lanes. Sources see backpressure until the
-   * journal's leftovers are fed in (replaying is set first); then the
-   * listener and the pollers. */
-  atomic_store(&rt->replaying, 1);
+   * a start() wait in the lanes. While the journal's leftovers from before
+   * the start are fed in, new durable messages queue behind them in the
+   * journal (backlog mode), so every partition keeps its order across the
+   * restart; then the listener and the pollers. */
+  dray__spool_stats(rt->journal, &rt->at_open);
+  if (feeders_new(rt, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
     if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)
@@ -588,7 +861,7 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
       snprintf(err, err_size, "cannot start workers for %s", rt->instances[i]->name);
       return -1;
     }
-  if (replay_journal(rt, err, err_size) != 0) return -1;
+  if (replay_start(rt, err, err_size) != 0) return -1;
   if (rt->http && dray__http_start(rt->http, err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++) {
     struct dray_instance *inst = rt->instances[i];
@@ -627,6 +900,10 @@ static size_t runtime_close(struct dray__runtime *rt) {
   }
   if (rt->replay_thread_running) pthread_join(rt->replay_thread, NULL);
   rt->replay_thread_running = 0;
+  for (size_t i = 0; rt->feeders && i < rt->instance_count; i++)
+    dray__feeder_destroy(&rt->feeders[i]);
+  free(rt->feeders);
+  rt->feeders = NULL;
   if (rt->http) dray__http_destroy(&rt->http);
   /* Pure sources stop now; instances that also receive stop after the
    * drain, since process() is valid only before stop(). */
@@ -671,7 +948,8 @@ static size_t runtime_close(struct dray__runtime *rt) {
 /* --- operator requests (dray dlq while the site runs) ---------------------- */
 
 static int inject_replay(void *ctx, uint64_t seq, struct dray__journal_record *rec) {
-  return redeliver(ctx, seq, rec, 0);
+  struct dray__runtime *rt = ctx;
+  return redeliver(rt, rt->journal, seq, rec, 0);
 }
 
 /* Answers DATA_DIR/requests/ID.req: the output goes to ID.out as it is
@@ -763,7 +1041,14 @@ int dray__run(const char *config_path) {
   int code = 0;
   memset(&rt, 0, sizeof rt);
   rt.lock_fd = -1;
-  pthread_rwlock_init(&rt.route_lock, NULL);
+  /* Writers first: the feeder's short write lock (leaving backlog mode)
+   * must not starve under a steady stream of accepts. */
+  pthread_rwlockattr_t rwa;
+  pthread_rwlockattr_init(&rwa);
+  pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&rt.route_lock, &rwa);
+  pthread_rwlockattr_destroy(&rwa);
+
   dray__registry_init(&rt.registry);
 
   rt.site = dray__site_load(config_path, &rt.registry, &diag);
@@ -824,5 +1109,6 @@ out:;
   dray__site_free(&rt.site);
   dray__registry_release(&rt.registry);
   pthread_rwlock_destroy(&rt.route_lock);
+
   return code;
 }

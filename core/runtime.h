@@ -33,6 +33,16 @@ size_t dray__runtime_instance_count(struct dray__runtime *rt);
 struct dray_instance *dray__runtime_instance(struct dray__runtime *rt, size_t i);
 const char *dray__runtime_site(struct dray__runtime *rt);
 
+/* The ingress journal and the destinations' backlog spools, for status:
+ * unreleased records and their bytes (all spools), and how many
+ * destinations have a backlog (durable messages their lanes had no room
+ * for, fed to them in order). */
+struct dray__journal_status {
+  uint64_t records, bytes, queued_total;
+  int backlog; /* destinations */
+};
+void dray__runtime_journal_status(struct dray__runtime *rt, struct dray__journal_status *out);
+
 /* Nonzero once the runtime is draining (sources get backpressure). */
 int dray__runtime_stopping(struct dray__runtime *rt);
 

@@ -46,6 +46,14 @@ int dray__status_write(struct dray__runtime *rt, const char *path) {
     json_object_array_add(list, o);
   }
   json_object_object_add(root, "instances", list);
+  struct dray__journal_status js;
+  dray__runtime_journal_status(rt, &js);
+  struct json_object *j = json_object_new_object();
+  json_object_object_add(j, "records", json_object_new_int64((int64_t)js.records));
+  json_object_object_add(j, "bytes", json_object_new_int64((int64_t)js.bytes));
+  json_object_object_add(j, "backlog_destinations", json_object_new_int(js.backlog));
+  json_object_object_add(j, "queued_total", json_object_new_int64((int64_t)js.queued_total));
+  json_object_object_add(root, "journal", j);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   FILE *f = fopen(tmp, "w");
   int rc = -1;

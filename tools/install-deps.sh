@@ -6,6 +6,7 @@ packages=(
   build-essential meson ninja-build pkg-config python3
   libzmq3-dev libjson-c-dev libyaml-dev libmicrohttpd-dev libsqlite3-dev
   libcurl4-openssl-dev libxml2-dev libssl-dev openssl
+  zlib1g-dev # AS2 compressed-data (edi_x12): Debian's OpenSSL has no zlib
   libcmocka-dev abigail-tools valgrind clang libclang-rt-14-dev curl
 )
 missing=()

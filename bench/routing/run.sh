@@ -31,7 +31,8 @@
 # sites: to measure what one site setting costs.
 # DELIVERY=durable (default: journaled, fdatasync'ed before the source's
 # emit returns) or DELIVERY=memory (the memory delivery class);
-# BATCH=256 (default) messages per emit_batch, BATCH=1 emits one by one.
+# BATCH=256 (default) messages per emit_batch, BATCH=1 emits one by one;
+# THREADS=1 (default) emitting threads in bench_gen, each with its own keys.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -103,6 +104,7 @@ write_site() {
     echo "      type: dray.bench.event.v1"
     echo "      result_file: \"$dir/gen.result\""
     echo "      batch: ${BATCH:-256}"
+    echo "      threads: ${THREADS:-1}"
     for d in "$@"; do
       echo "  $d:"
       echo "    plugin: bench_count"

@@ -5,7 +5,8 @@
  * Receive: AS2-To/AS2-From must name this partnership; Message-ID is
  * de-duplicated through the instance's kv state ("as2/mid/<id>"); layers
  * are peeled in any order (enveloped, compressed, signed); the MIC is taken
- * over the signed part (or the decrypted entity, or the payload); the
+ * over the signed part (or, unsigned, the innermost decrypted or
+ * uncompressed entity, or the payload: RFC 4130 7.3.1, RFC 5402); the
  * payload goes to edi_x12_receive_payload(); the MDN goes back in the HTTP
  * answer (sync) or as a new POST to Receipt-Delivery-Option (async), signed
  * when asked. Failures give the RFC dispositions: authentication-failed,
@@ -16,11 +17,13 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "as2_cms_zlib.h"
 #include "as2_mdn.h"
 #include "as2_mime.h"
 #include "as2_smime.h"
@@ -34,6 +37,8 @@ struct as2 {
   X509 *cert, *partner;
   EVP_PKEY *key;
   int sign, encrypt, compress, require_signed;
+  int compress_after_sign; /* as2_compress_order: after_sign */
+  size_t max_uncompressed;  /* as2_max_uncompressed */
   const EVP_CIPHER *cipher;
   const EVP_MD *md;
   int mdn_mode; /* 0 sync, 1 async, 2 none */
@@ -77,6 +82,11 @@ struct as2 *as2_new(const struct dray_host *h, dray_instance *inst,
   a->sign = h->get_bool(inst, "as2_sign", 1);
   a->encrypt = h->get_bool(inst, "as2_encrypt", 1);
   a->compress = h->get_bool(inst, "as2_compress", 0);
+  const char *order = h->get_string(inst, "as2_compress_order");
+  a->compress_after_sign = order && !strcmp(order, "after_sign");
+  int64_t maxu = h->get_int(inst, "as2_max_uncompressed", (int64_t)AS2_CMS_ZLIB_DEFAULT_MAX);
+  a->max_uncompressed = maxu > 0 && (uint64_t)maxu < SIZE_MAX ? (size_t)maxu
+                                                             : AS2_CMS_ZLIB_DEFAULT_MAX;
   a->require_signed = h->get_bool(inst, "as2_require_signed", 1);
   a->timeout_ms = (long)h->get_int(inst, "as2_timeout_ms", 30000);
   const char *c = h->get_string(inst, "as2_cipher");
@@ -153,12 +163,23 @@ struct peeled {
   char *payload; /* owned */
   size_t payload_len;
   char mic[160];
-  int signed_msg, encrypted;
+  int signed_msg, encrypted, compressed;
+  char layers[80]; /* outermost first: "encrypted>compressed>signed" */
   const char *failure; /* disposition modifier or NULL */
   char reason[400];
 };
 
-/* Peels the S/MIME layers of (content_type, cte, body). */
+static void add_layer(struct peeled *p, const char *name) {
+  size_t n = strlen(p->layers);
+  snprintf(p->layers + n, sizeof(p->layers) - n, "%s%s", n ? ">" : "", name);
+}
+
+/* Peels the S/MIME layers of (content_type, cte, body), in any order.
+ * MIC (RFC 4130 7.3.1, RFC 5402 for compression): over the signed part,
+ * headers and body, whatever it holds (compressed or not); unsigned but
+ * decrypted or uncompressed: over the innermost MIME entity, headers
+ * included; a bare payload: over the payload only. The MIC is taken when
+ * the signature is found: later layers free the buffers it points into. */
 static void peel(struct as2 *a, const char *content_type, const char *cte,
                  const char *body, size_t len, const EVP_MD *md,
                  struct peeled *out) {
@@ -166,9 +187,10 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
   char *owned = NULL; /* current decrypted/uncompressed entity */
   const char *cur = body;
   size_t cur_len = len;
-  const char *mic_data = NULL;
-  size_t mic_len = 0;
-  char *mic_owned = NULL;
+  /* the MIME entity whose body is cur; NULL at the top, where the headers
+   * are HTTP's */
+  const char *ent = NULL;
+  size_t ent_len = 0;
   snprintf(ct, sizeof(ct), "%s", content_type ? content_type : "");
   snprintf(enc, sizeof(enc), "%s", cte ? cte : "");
   for (int layer = 0; layer < 6; layer++) {
@@ -179,12 +201,14 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
       size_t n;
       char *inner;
       if (!strcasecmp(smime, "compressed-data")) {
-        inner = as2_uncompress(cur, cur_len, !strcasecmp(enc, "base64"), &n,
-                               out->reason, sizeof(out->reason));
+        inner = as2_uncompress(cur, cur_len, !strcasecmp(enc, "base64"), a->max_uncompressed,
+                               &n, out->reason, sizeof(out->reason));
         if (!inner) {
           out->failure = "decompression-failed";
           break;
         }
+        out->compressed = 1;
+        add_layer(out, "compressed");
       } else {
         if (!a->key || !a->cert) {
           snprintf(out->reason, sizeof(out->reason), "encrypted message but no as2_key_file");
@@ -198,25 +222,22 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
           break;
         }
         out->encrypted = 1;
-        if (!out->signed_msg) {
-          free(mic_owned);
-          mic_owned = malloc(n + 1);
-          if (mic_owned) memcpy(mic_owned, inner, n);
-          mic_data = mic_owned;
-          mic_len = n;
-        }
+        add_layer(out, "encrypted");
       }
       free(owned);
       owned = inner;
       struct as2_entity e;
       if (as2_entity_split(owned, n, &e) < 0 ||
           as2_header(e.headers, e.headers_len, "Content-Type", ct, sizeof(ct)) < 0) {
-        snprintf(out->reason, sizeof(out->reason), "decrypted content is not a MIME entity");
+        snprintf(out->reason, sizeof(out->reason), "%s content is not a MIME entity",
+                 !strcasecmp(smime, "compressed-data") ? "uncompressed" : "decrypted");
         out->failure = "unexpected-processing-error";
         break;
       }
       enc[0] = '\0';
       as2_header(e.headers, e.headers_len, "Content-Transfer-Encoding", enc, sizeof(enc));
+      ent = owned;
+      ent_len = n;
       cur = e.body;
       cur_len = e.body_len;
       continue;
@@ -243,14 +264,17 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
                                                  : "authentication-failed";
         break;
       }
+      /* the signed part, headers and body (the outermost signature) */
+      if (!out->signed_msg) as2_mic(p0, l0, md, out->mic, sizeof(out->mic));
       out->signed_msg = 1;
-      mic_data = p0; /* the signed part, headers and body */
-      mic_len = l0;
+      add_layer(out, "signed");
       if (as2_header(content.headers, content.headers_len, "Content-Type", ct, sizeof(ct)) < 0)
         snprintf(ct, sizeof(ct), "text/plain");
       enc[0] = '\0';
       as2_header(content.headers, content.headers_len, "Content-Transfer-Encoding", enc,
                  sizeof(enc));
+      ent = p0;
+      ent_len = l0;
       cur = content.body;
       cur_len = content.body_len;
       continue;
@@ -270,9 +294,11 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
         out->payload_len = cur_len;
       }
     }
-    if (!mic_data) {
-      mic_data = out->payload;
-      mic_len = out->payload_len;
+    if (!out->signed_msg) {
+      if (ent)
+        as2_mic(ent, ent_len, md, out->mic, sizeof(out->mic));
+      else if (out->payload)
+        as2_mic(out->payload, out->payload_len, md, out->mic, sizeof(out->mic));
     }
     if (!out->signed_msg && a->require_signed) {
       snprintf(out->reason, sizeof(out->reason), "unsigned message refused (as2_require_signed)");
@@ -280,8 +306,6 @@ static void peel(struct as2 *a, const char *content_type, const char *cte,
     }
     break;
   }
-  if (mic_data) as2_mic(mic_data, mic_len, md, out->mic, sizeof(out->mic));
-  free(mic_owned);
   free(owned);
   if (!out->payload && !out->failure) {
     snprintf(out->reason, sizeof(out->reason), "no payload found");
@@ -483,6 +507,9 @@ static dray_status handle(void *plugin_state, dray_http_exchange *ex) {
   if (p.failure)
     h->log(a->inst, DRAY_LOG_WARN, "as2 message %s from %s: %s: %s", mid, fromv, p.failure,
            p.reason);
+  else
+    h->log(a->inst, DRAY_LOG_DEBUG, "as2 message %s from %s: layers %s, MIC %s", mid, fromv,
+           p.layers[0] ? p.layers : "none", p.mic);
   h->counter_add(a->inst, p.failure ? "as2_failed" : "as2_received", 1);
 
   if (!dnt) { /* no MDN asked */
@@ -554,21 +581,34 @@ int as2_send(struct as2 *a, const char *payload, size_t len, char *err,
   char mic[160] = "", mid[200];
   int rc = -1;
   if (!entity) return -1;
-  if (a->compress) {
+  /* compression sits inside the signature (as2_compress_order
+   * before_sign, the default) or outside it (after_sign); with no
+   * signature it is the innermost layer either way */
+  int zip_first = a->compress && (!a->sign || !a->compress_after_sign);
+  int zip_last = a->compress && !zip_first;
+  /* MIC (RFC 4130 7.3.1, RFC 5402): over what is signed (compressed or
+   * not); unsigned but encrypted or compressed: over the uncompressed
+   * entity, headers included; neither: over the payload only */
+  if (!a->sign)
+    as2_mic(a->encrypt || a->compress ? entity : payload, a->encrypt || a->compress ? n : len,
+            a->md, mic, sizeof(mic));
+  if (zip_first) {
     next = as2_compress(entity, n, &next_len, err, size);
     if (!next) goto done_perm;
     free(entity);
     entity = next;
     n = next_len;
   }
-  /* MIC: over what is signed, or the entity when only encrypted, or the
-   * payload when neither (RFC 4130 §7.3.1) */
-  if (a->sign || a->encrypt)
-    as2_mic(entity, n, a->md, mic, sizeof(mic));
-  else
-    as2_mic(payload, len, a->md, mic, sizeof(mic));
   if (a->sign) {
+    as2_mic(entity, n, a->md, mic, sizeof(mic));
     next = as2_sign(entity, n, a->cert, a->key, a->md, &next_len, err, size);
+    if (!next) goto done_perm;
+    free(entity);
+    entity = next;
+    n = next_len;
+  }
+  if (zip_last) {
+    next = as2_compress(entity, n, &next_len, err, size);
     if (!next) goto done_perm;
     free(entity);
     entity = next;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "as2_cms_zlib.h"
 #include "as2_mime.h"
 
 const EVP_MD *as2_md(const char *name) {
@@ -185,24 +186,15 @@ done:
 
 char *as2_compress(const char *entity, size_t len, size_t *out_len, char *err,
                    size_t size) {
-  char *out = NULL;
-  BIO *in = BIO_new_mem_buf(entity, (int)len);
-  BIO *der = BIO_new(BIO_s_mem());
-  CMS_ContentInfo *cms = in ? CMS_compress(in, NID_zlib_compression, CMS_BINARY) : NULL;
-  if (!cms || !der || !i2d_CMS_bio(der, cms)) {
-    ssl_error(err, size, "compression failed (this OpenSSL has no zlib)");
-  } else {
-    size_t dl;
-    char *d = bio_take(der, &dl);
-    if (d)
-      out = entity_of("Content-Type: application/pkcs7-mime; smime-type=compressed-data; "
-                      "name=smime.p7z\r\nContent-Transfer-Encoding: binary\r\n\r\n",
-                      d, dl, out_len);
-    free(d);
-  }
-  CMS_ContentInfo_free(cms);
-  BIO_free(in);
-  BIO_free(der);
+  unsigned char *der = NULL;
+  size_t dl = 0;
+  if (as2_cms_zlib_compress(entity, len, &der, &dl, err, size) < 0) return NULL;
+  char *out = entity_of("Content-Type: application/pkcs7-mime; smime-type=compressed-data; "
+                        "name=smime.p7z\r\nContent-Transfer-Encoding: binary\r\n"
+                        "Content-Disposition: attachment; filename=smime.p7z\r\n\r\n",
+                        der, dl, out_len);
+  if (!out) snprintf(err, size, "out of memory");
+  free(der);
   return out;
 }
 
@@ -238,18 +230,22 @@ char *as2_decrypt(const char *body, size_t len, int b64, X509 *cert,
   return out;
 }
 
-char *as2_uncompress(const char *body, size_t len, int b64, size_t *out_len,
-                     char *err, size_t size) {
-  char *out = NULL;
-  BIO *o = BIO_new(BIO_s_mem());
-  CMS_ContentInfo *cms = read_cms(body, len, b64);
-  if (!cms || !o || !CMS_uncompress(cms, NULL, o, CMS_BINARY))
-    ssl_error(err, size, "decompression failed (this OpenSSL may lack zlib)");
-  else
-    out = bio_take(o, out_len);
-  CMS_ContentInfo_free(cms);
-  BIO_free(o);
-  return out;
+char *as2_uncompress(const char *body, size_t len, int b64, size_t max_out,
+                     size_t *out_len, char *err, size_t size) {
+  unsigned char *raw = NULL, *out = NULL;
+  const unsigned char *ber = (const unsigned char *)body;
+  size_t bl = len;
+  /* binary BER starts with a SEQUENCE; anything else is taken as base64 */
+  if (b64 || (len && (unsigned char)body[0] != 0x30)) {
+    if (as2_base64_decode(body, len, &raw, &bl) < 0) {
+      snprintf(err, size, "compressed-data: the body is neither BER nor valid base64");
+      return NULL;
+    }
+    ber = raw;
+  }
+  if (as2_cms_zlib_uncompress(ber, bl, max_out, &out, out_len, err, size) < 0) out = NULL;
+  free(raw);
+  return (char *)out;
 }
 
 static int verify_once(const char *content, size_t clen, const char *sig,

@@ -1,8 +1,8 @@
 /* as2_smime.h - S/MIME layers of AS2 with OpenSSL CMS: sign (detached,
  * multipart/signed), encrypt (enveloped-data), their inverses, and the MIC.
  * Entities are full MIME entities (header block, blank line, body) with
- * CRLF line ends. Compression (CMS compressed-data) needs an OpenSSL built
- * with zlib: as2_compress/as2_uncompress report a clear error otherwise.
+ * CRLF line ends. Compression (CMS compressed-data, RFC 3274/5402) is our
+ * own zlib codec (as2_cms_zlib.c): Debian's OpenSSL has no zlib.
  * Thread-safe (no shared state). */
 #ifndef AS2_SMIME_H
 #define AS2_SMIME_H
@@ -37,7 +37,8 @@ char *as2_sign(const char *entity, size_t len, X509 *cert, EVP_PKEY *key,
 char *as2_encrypt(const char *entity, size_t len, X509 *to,
                   const EVP_CIPHER *cipher, size_t *out_len, char *err,
                   size_t size);
-/* Compression (CMS compressed-data). */
+/* Compresses entity into an application/pkcs7-mime compressed-data entity
+ * with a binary DER body (caller frees). NULL with err on failure. */
 char *as2_compress(const char *entity, size_t len, size_t *out_len, char *err,
                    size_t size);
 
@@ -45,8 +46,12 @@ char *as2_compress(const char *entity, size_t len, size_t *out_len, char *err,
  * inner entity (caller frees). */
 char *as2_decrypt(const char *body, size_t len, int b64, X509 *cert,
                   EVP_PKEY *key, size_t *out_len, char *err, size_t size);
-char *as2_uncompress(const char *body, size_t len, int b64, size_t *out_len,
-                     char *err, size_t size);
+/* Uncompresses a compressed-data body (BER/DER, or base64 when b64 or when
+ * it does not start with a SEQUENCE): the inner entity (caller frees),
+ * at most max_out bytes. NULL with a reason in err (truncated, garbled,
+ * over the limit): the MDN disposition is decompression-failed. */
+char *as2_uncompress(const char *body, size_t len, int b64, size_t max_out,
+                     size_t *out_len, char *err, size_t size);
 
 enum as2_verify_result {
   AS2_VERIFY_OK = 0,

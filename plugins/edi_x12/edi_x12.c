@@ -34,6 +34,7 @@ static const char *const transports[] = {"none", "file", "as2", NULL};
 static const char *const ack_kinds[] = {"auto", "997", "999", "none", NULL};
 static const char *const usages[] = {"P", "T", NULL};
 static const char *const mdn_modes[] = {"sync", "async", "none", NULL};
+static const char *const compress_orders[] = {"before_sign", "after_sign", NULL};
 static const char *const mic_algs[] = {"sha256", "sha1", "sha384", "sha512",
                                        NULL};
 static const char *const isa_versions[] = {"00401", "00501", NULL};
@@ -105,7 +106,13 @@ static const struct dray_param params[] = {
                     "AS2: partner certificate (PEM): verify and encrypt"),
     DRAY_PARAM_INIT("as2_sign", DRAY_PARAM_BOOL, 0, "true", "AS2: sign outbound messages"),
     DRAY_PARAM_INIT("as2_encrypt", DRAY_PARAM_BOOL, 0, "true", "AS2: encrypt outbound messages"),
-    DRAY_PARAM_INIT("as2_compress", DRAY_PARAM_BOOL, 0, "false", "AS2: compress before signing"),
+    DRAY_PARAM_INIT("as2_compress", DRAY_PARAM_BOOL, 0, "false",
+                    "AS2: compress outbound messages (CMS compressed-data, zlib)"),
+    DRAY_PARAM_ENUMS("as2_compress_order", 0, "before_sign", compress_orders,
+                     "AS2: compression inside the signature (before_sign) or outside it"),
+    DRAY_PARAM_RANGE("as2_max_uncompressed", DRAY_PARAM_INT, 0, "67108864", 1024,
+                     4294967296.0,
+                     "AS2: largest inflated size accepted from a compressed message (bytes)"),
     DRAY_PARAM_ENUMS("as2_cipher", 0, "aes256", ciphers, "AS2: content encryption cipher"),
     DRAY_PARAM_ENUMS("as2_mic_alg", 0, "sha256", mic_algs, "AS2: signature and MIC digest"),
     DRAY_PARAM_ENUMS("as2_mdn", 0, "sync", mdn_modes,

@@ -37,7 +37,8 @@ def dray(*args, input=None, env=None, timeout=60):
 class Site:
     def __init__(self, yaml_text, env=None):
         self.dir = tempfile.mkdtemp(prefix="dray-it-")
-        atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
+        if not os.environ.get("DRAY_KEEP"):  # DRAY_KEEP=1 keeps the folders to look into
+            atexit.register(shutil.rmtree, self.dir, ignore_errors=True)
         self.path = os.path.join(self.dir, "site.yaml")
         self.write(yaml_text)
         self.log_path = os.path.join(self.dir, "dray.log")
@@ -48,6 +49,7 @@ class Site:
         return os.path.join(self.dir, *parts)
 
     def write(self, yaml_text):
+        self.config = yaml_text
         with open(self.path, "w") as f:
             f.write(yaml_text)
 

@@ -27,7 +27,7 @@ shutdown_timeout_ms: 2000
 journal: { segment_bytes: 64K }
 instances:
   gen: { plugin: testkit, config: { count: COUNT, partitions: 4, batch: 64, oracle_dir: oracle } }
-  erp: { plugin: testkit, effects: financial, workers: 2,
+  erp: { plugin: testkit, effects: financial, workers: 2, queue_capacity: 32,
          retry: { base_ms: 5, cap_ms: 50 },
          config: { oracle_dir: oracle, effects_file: oracle/effects.log } }
   # refuses everything: a steady stream of dead letters
@@ -130,7 +130,7 @@ class Crash(unittest.TestCase):
     def test_full_journal_is_backpressure_then_work_resumes(self):
         self.site.write(SITE.replace("COUNT", "4000").replace(
             "journal: { segment_bytes: 64K }", "journal: { segment_bytes: 64K, max_disk_bytes: 1M }")
-            .replace("workers: 2,", "workers: 1, queue_capacity: 100000,"))
+            .replace("workers: 2, queue_capacity: 32,", "workers: 1, queue_capacity: 100000,"))
         self.site.start()
         wait_for(lambda: verdict(self.site.p("oracle"))["acked"] == 4000, timeout=120,
                  what="all 4000 accepted")

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <dray/dray.h>
 
@@ -30,6 +32,9 @@ static const struct dray_param params[] = {
                     "File the figures are written to when the run completes"),
     DRAY_PARAM_RANGE("body_bytes", DRAY_PARAM_INT, 0, "0", 0, 16777216.0,
                      "If not 0, every body must have exactly this length"),
+    DRAY_PARAM_INIT("hold_file", DRAY_PARAM_PATH, 0, NULL,
+                    "While this file exists, process() waits (a destination that "
+                    "is down): a backlog builds up in the journal"),
 };
 
 /* Last benchseq seen per partition key: open addressing, linear probing. */
@@ -41,7 +46,7 @@ struct partition {
 struct bench_count {
   const struct dray_host *host;
   dray_instance *inst;
-  const char *result_file;
+  const char *result_file, *hold_file;
   int64_t expected;
   int64_t body_bytes;
   int64_t count;
@@ -64,6 +69,7 @@ static int count_create(const struct dray_host *host, dray_instance *inst,
   c->expected = host->get_int(inst, "expected", 0);
   c->body_bytes = host->get_int(inst, "body_bytes", 0);
   c->result_file = host->get_string(inst, "result_file");
+  c->hold_file = host->get_string(inst, "hold_file");
   c->part_cap = 64;
   c->parts = calloc(c->part_cap, sizeof *c->parts);
   if (!c->parts) {
@@ -161,6 +167,10 @@ static void write_result(struct bench_count *c, const char *status) {
 static dray_status count_process(void *state, const dray_msg *msg) {
   struct bench_count *c = state;
   const struct dray_host *h = c->host;
+  while (c->hold_file && access(c->hold_file, F_OK) == 0 && !h->stop_requested(c->inst)) {
+    struct timespec pause = {0, 10000000};
+    nanosleep(&pause, NULL);
+  }
   int64_t now = h->monotonic_ns();
   c->count++;
   const char *key = h->msg_header(msg, "partitionkey");

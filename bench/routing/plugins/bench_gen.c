@@ -1,7 +1,8 @@
 /* bench_gen.c - the `bench_gen` plugin: a source that emits `count`
  * messages as fast as the runtime accepts them, for the routing benchmark.
  *
- * One thread, started in start(), builds each message with host->msg_new
+ * `threads` threads (default 1), started in start(), build each message
+ * with host->msg_new
  * (a ~body_bytes JSON body, copied by the host, as a real source's would be)
  * and emits it; on DRAY_RETRY (backpressure) it keeps the message, pauses
  * briefly and tries again, so nothing is lost or duplicated.
@@ -17,8 +18,13 @@
  *                 destination measures from the first emit to the last
  *                 delivery on one clock (both run in the same process).
  *
- * Optional `result_file`: written when the thread ends, with what it
- * emitted and how often it met backpressure. */
+ * With several threads, thread t emits the messages i with i % threads ==
+ * t, so each partition key belongs to one thread (partitions must be a
+ * multiple of threads) and its order is still checked: like an HTTP source
+ * answering concurrent requests, each sending its own keys.
+ *
+ * Optional `result_file`: written when the last thread ends, with what
+ * was emitted and how often it met backpressure. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -45,6 +51,24 @@ static const struct dray_param params[] = {
                      "Messages per emit_batch call (one group commit); 1 = emit each"),
     DRAY_PARAM_INIT("result_file", DRAY_PARAM_PATH, 0, NULL,
                     "Optional file to write the generator's own figures into"),
+    DRAY_PARAM_RANGE("threads", DRAY_PARAM_INT, 0, "1", 1, 64,
+                     "Emitting threads, each with its own partition keys"),
+};
+
+struct bench_gen;
+
+/* One emitting thread. */
+struct gen_thread {
+  struct bench_gen *g;
+  int64_t index;
+  char *body; /* this thread's copy of the body template */
+  int64_t *lat; /* duration of each accepted emit call */
+  size_t lat_count, lat_cap;
+  uint64_t retries;
+  int64_t emitted;
+  const char *status;
+  pthread_t thread;
+  int running;
 };
 
 struct bench_gen {
@@ -57,15 +81,15 @@ struct bench_gen {
   int64_t partitions;
   int64_t retry_pause_us;
   int64_t batch;
-  int64_t *lat; /* duration of each accepted emit call */
-  size_t lat_count, lat_cap;
+  int64_t threads;
   /* The body template: a fixed-width number slot followed by padding, so
    * building a message is one snprintf into the slot, not a new string. */
   char *body;
   size_t seq_slot; /* offset of the 20-digit number slot in body */
-  int64_t *next_seq; /* per partition: the next benchseq to stamp */
-  pthread_t thread;
-  int thread_running;
+  int64_t *next_seq; /* per partition: the next benchseq to stamp (one thread each) */
+  struct gen_thread *workers;
+  int64_t t0;
+  atomic_int finished; /* threads done; the last writes the result */
   atomic_int quit;
 };
 
@@ -95,8 +119,15 @@ static int gen_create(const struct dray_host *host, dray_instance *inst,
   }
   g->body = malloc((size_t)g->body_bytes + 1);
   g->batch = host->get_int(inst, "batch", 256);
+  g->threads = host->get_int(inst, "threads", 1);
+  if (g->partitions % g->threads != 0) {
+    host->set_error(inst, "partitions (%" PRId64 ") must be a multiple of threads (%" PRId64 ")",
+                    g->partitions, g->threads);
+    goto fail;
+  }
   g->next_seq = calloc((size_t)g->partitions, sizeof *g->next_seq);
-  if (!g->body || !g->next_seq) {
+  g->workers = calloc((size_t)g->threads, sizeof *g->workers);
+  if (!g->body || !g->next_seq || !g->workers) {
     host->set_error(inst, "out of memory");
     goto fail;
   }
@@ -112,9 +143,20 @@ static int gen_create(const struct dray_host *host, dray_instance *inst,
   for (size_t i = 0; i < pad; i++) p[i] = (char)('a' + i % 26);
   p += pad;
   memcpy(p, tail, sizeof tail); /* with the NUL */
+  for (int64_t t = 0; t < g->threads; t++) {
+    g->workers[t] = (struct gen_thread){.g = g, .index = t, .status = "ok"};
+    g->workers[t].body = malloc((size_t)g->body_bytes + 1);
+    if (!g->workers[t].body) {
+      host->set_error(inst, "out of memory");
+      goto fail;
+    }
+    memcpy(g->workers[t].body, g->body, (size_t)g->body_bytes + 1);
+  }
   *state = g;
   return 0;
 fail:
+  for (int64_t t = 0; g->workers && t < g->threads; t++) free(g->workers[t].body);
+  free(g->workers);
   free(g->body);
   free(g->next_seq);
   free(g);
@@ -128,12 +170,12 @@ static void pause_us(int64_t us) {
 }
 
 /* Builds message i. Returns NULL when the host refuses (out of memory). */
-static dray_msg *build(struct bench_gen *g, int64_t i, int64_t t0) {
+static dray_msg *build(struct bench_gen *g, char *body, int64_t i, int64_t t0) {
   const struct dray_host *h = g->host;
   char digits[24], key[24], seq[24], start[24];
   snprintf(digits, sizeof digits, "%020" PRId64, i);
-  memcpy(g->body + g->seq_slot, digits, 20);
-  dray_msg *msg = h->msg_new(g->inst, g->type, g->body, (size_t)g->body_bytes);
+  memcpy(body + g->seq_slot, digits, 20);
+  dray_msg *msg = h->msg_new(g->inst, g->type, body, (size_t)g->body_bytes);
   if (!msg) return NULL;
   int64_t part = i % g->partitions;
   int64_t s = g->next_seq[part];
@@ -164,7 +206,7 @@ static int64_t percentile(int64_t *v, size_t n, double p) {
 
 static void write_result(struct bench_gen *g, const char *status,
                          int64_t emitted, uint64_t retries, int64_t t0,
-                         int64_t t_last) {
+                         int64_t t_last, int64_t *lat, size_t lat_count) {
   if (!g->result_file) return;
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp", g->result_file);
@@ -178,38 +220,64 @@ static void write_result(struct bench_gen *g, const char *status,
           "status=%s\nemitted=%" PRId64 "\nbackpressure_retries=%" PRIu64
           "\nfirst_emit_ns=%" PRId64 "\nemit_elapsed_ns=%" PRId64 "\n",
           status, emitted, retries, t0, t_last - t0);
-  if (g->lat_count) {
-    qsort(g->lat, g->lat_count, sizeof *g->lat, cmp_i64);
+  if (lat_count) {
+    qsort(lat, lat_count, sizeof *lat, cmp_i64);
     fprintf(f, "ack_p50_ns=%" PRId64 "\nack_p99_ns=%" PRId64 "\n",
-            percentile(g->lat, g->lat_count, 0.50), percentile(g->lat, g->lat_count, 0.99));
+            percentile(lat, lat_count, 0.50), percentile(lat, lat_count, 0.99));
   }
   if (fclose(f) != 0 || rename(tmp, g->result_file) != 0)
     g->host->log(g->inst, DRAY_LOG_ERROR, "result_file %s: %s",
                  g->result_file, strerror(errno));
 }
 
-static void *gen_main(void *arg) {
-  struct bench_gen *g = arg;
+/* The last thread to finish: every thread's figures in one result. */
+static void report(struct bench_gen *g, int64_t t_last) {
   const struct dray_host *h = g->host;
-  uint64_t retries = 0;
-  int64_t i = 0;
   const char *status = "ok";
-  int64_t t0 = h->monotonic_ns();
+  int64_t emitted = 0;
+  uint64_t retries = 0;
+  size_t n = 0;
+  for (int64_t t = 0; t < g->threads; t++) n += g->workers[t].lat_count;
+  int64_t *lat = malloc((n ? n : 1) * sizeof *lat);
+  n = 0;
+  for (int64_t t = 0; t < g->threads; t++) {
+    struct gen_thread *w = &g->workers[t];
+    emitted += w->emitted;
+    retries += w->retries;
+    if (strcmp(w->status, "ok") != 0) status = w->status;
+    if (lat && w->lat_count) memcpy(lat + n, w->lat, w->lat_count * sizeof *lat);
+    n += w->lat_count;
+  }
+  write_result(g, status, emitted, retries, g->t0, t_last, lat, lat ? n : 0);
+  free(lat);
+  h->log(g->inst, DRAY_LOG_INFO,
+         "%s: emitted %" PRId64 " of %" PRId64 " messages in %.3f s with %" PRId64
+         " thread(s) (%" PRIu64 " backpressure retries)",
+         status, emitted, g->count, (double)(t_last - g->t0) / 1e9, g->threads, retries);
+}
+
+static void *gen_main(void *arg) {
+  struct gen_thread *w = arg;
+  struct bench_gen *g = w->g;
+  const struct dray_host *h = g->host;
+  const int64_t step = g->threads, t0 = g->t0;
+  int64_t i = w->index; /* this thread's messages: index, index + step, ... */
   dray_msg **batch = calloc((size_t)g->batch, sizeof *batch);
-  g->lat_cap = (size_t)(g->count / g->batch + 2);
-  g->lat = calloc(g->lat_cap, sizeof *g->lat);
-  if (!g->lat) g->lat_cap = 0;
-  if (!batch) status = "failed";
+  w->lat_cap = (size_t)(g->count / step / g->batch + 2);
+  w->lat = calloc(w->lat_cap, sizeof *w->lat);
+  if (!w->lat) w->lat_cap = 0;
+  if (!batch) w->status = "failed";
   while (batch && i < g->count) {
     size_t n = 0;
-    while (n < (size_t)g->batch && i + (int64_t)n < g->count) {
-      if (!(batch[n] = build(g, i + (int64_t)n, t0))) break;
-      g->next_seq[(i + (int64_t)n) % g->partitions]++;
+    while (n < (size_t)g->batch && i + (int64_t)n * step < g->count) {
+      int64_t k = i + (int64_t)n * step;
+      if (!(batch[n] = build(g, w->body, k, t0))) break;
+      g->next_seq[k % g->partitions]++;
       n++;
     }
     if (n == 0) {
       h->log(g->inst, DRAY_LOG_ERROR, "cannot build message %" PRId64, i);
-      status = "failed";
+      w->status = "failed";
       break;
     }
     size_t done = 0;
@@ -223,60 +291,65 @@ static void *gen_main(void *arg) {
         st = h->emit(g->inst, &batch[done]);
         accepted = st == DRAY_OK;
       }
-      if (st == DRAY_OK && g->lat_count < g->lat_cap)
-        g->lat[g->lat_count++] = h->monotonic_ns() - call_t0;
+      if (st == DRAY_OK && w->lat_count < w->lat_cap)
+        w->lat[w->lat_count++] = h->monotonic_ns() - call_t0;
       done += accepted;
       if (done == n || st != DRAY_RETRY || atomic_load(&g->quit) ||
           h->stop_requested(g->inst))
         break;
-      retries++;
+      w->retries++;
       pause_us(g->retry_pause_us);
     }
-    i += (int64_t)done;
+    i += (int64_t)done * step;
+    w->emitted += (int64_t)done;
     if (done < n) {
       /* RETRY here means we were asked to stop mid-way. */
       if (st != DRAY_RETRY)
         h->log(g->inst, DRAY_LOG_ERROR,
                "emit of message %" PRId64 " answered %d; generator stops", i, (int)st);
-      status = st == DRAY_RETRY ? "stopped" : "failed";
+      w->status = st == DRAY_RETRY ? "stopped" : "failed";
       for (size_t k = done; k < n; k++) h->msg_free(&batch[k]);
       break;
     }
   }
   free(batch);
-  int64_t t_last = h->monotonic_ns();
-  write_result(g, status, i, retries, t0, t_last);
-  h->log(g->inst, DRAY_LOG_INFO,
-         "%s: emitted %" PRId64 " of %" PRId64 " messages in %.3f s "
-         "(%" PRIu64 " backpressure retries)",
-         status, i, g->count, (double)(t_last - t0) / 1e9, retries);
+  if (atomic_fetch_add(&g->finished, 1) + 1 == g->threads) report(g, h->monotonic_ns());
   return NULL;
 }
 
 static int gen_start(void *state) {
   struct bench_gen *g = state;
-  if (pthread_create(&g->thread, NULL, gen_main, g) != 0) {
-    g->host->set_error(g->inst, "cannot start the generator thread");
-    return -1;
+  g->t0 = g->host->monotonic_ns();
+  for (int64_t t = 0; t < g->threads; t++) {
+    if (pthread_create(&g->workers[t].thread, NULL, gen_main, &g->workers[t]) != 0) {
+      g->host->set_error(g->inst, "cannot start generator thread %" PRId64, t);
+      return -1;
+    }
+    g->workers[t].running = 1;
   }
-  g->thread_running = 1;
   return 0;
 }
 
 static void gen_stop(void *state) {
   struct bench_gen *g = state;
   atomic_store(&g->quit, 1);
-  if (g->thread_running) pthread_join(g->thread, NULL);
-  g->thread_running = 0;
+  for (int64_t t = 0; t < g->threads; t++) {
+    if (g->workers[t].running) pthread_join(g->workers[t].thread, NULL);
+    g->workers[t].running = 0;
+  }
 }
 
 static void gen_destroy(void *state) {
   struct bench_gen *g = state;
   if (!g) return;
   gen_stop(g);
+  for (int64_t t = 0; t < g->threads; t++) {
+    free(g->workers[t].body);
+    free(g->workers[t].lat);
+  }
+  free(g->workers);
   free(g->body);
   free(g->next_seq);
-  free(g->lat);
   free(g);
 }
 

@@ -2,7 +2,9 @@
  * its MDN over HTTP on 127.0.0.1 (ephemeral port): a small libmicrohttpd
  * server hands each request to the right instance's mock host, as the
  * core's listener would. Sync MDN (checked by the sender: signature,
- * Message-ID, MIC) and async MDN (POSTed back to the sender's route). */
+ * Message-ID, MIC) and async MDN (POSTed back to the sender's route), in
+ * both directions, plain and with compression in every layering (inside or
+ * outside the signature, with or without encryption, unsigned). */
 #include "x12_test_util.h"
 
 #include <arpa/inet.h>
@@ -104,7 +106,7 @@ static int sh(const char *cmd) { return system(cmd); }
 static void make_instance(dray_mock_host **mh, void **state, const char *name,
                           const char *from, const char *to, const char *self,
                           const char *peer, const char *url, const char *mdn,
-                          const char *mdn_url) {
+                          const char *mdn_url, const char *const *extra) {
   char cert[128], key[128], partner[128], path[64];
   snprintf(cert, sizeof(cert), "%s/%s.pem", dir, self);
   snprintf(key, sizeof(key), "%s/%s.key", dir, self);
@@ -118,11 +120,59 @@ static void make_instance(dray_mock_host **mh, void **state, const char *name,
   for (int i = 0; cfg[i]; i += 2) dray_mock_host_set_config(*mh, cfg[i], cfg[i + 1]);
   if (url) dray_mock_host_set_config(*mh, "as2_url", url);
   if (mdn_url) dray_mock_host_set_config(*mh, "as2_mdn_url", mdn_url);
+  for (int i = 0; extra && extra[i]; i += 2) dray_mock_host_set_config(*mh, extra[i], extra[i + 1]);
   if (dray_mock_host_create(*mh, edi_x12_descriptor(), state) != 0)
     fail_msg("create %s: %s", name, dray_mock_host_last_error(*mh));
 }
 
-static void exchange(const char *mdn_mode) {
+/* Sends a 990 from `from` to `to` (process() on from_state) and checks
+ * that `to` decoded it and `from` got an accepted, signed MDN (the sender
+ * checks the MIC: a MIC computed differently on each side fails the send).
+ * acks_before: MDN acks `from` had already emitted. */
+static void send_one(dray_mock_host *from, void *from_state, pthread_mutex_t *from_lock,
+                     dray_mock_host *to, pthread_mutex_t *to_lock, size_t acks_before,
+                     size_t docs_before, const char *layers) {
+  const struct dray_host *h = dray_mock_host_table(from);
+  const char *body = "{\"id\":\"SHIP42\",\"tender\":{\"response\":\"accepted\"},\"carrier\":{\"scac\":\"ABCD\"}}";
+  dray_msg *m = h->msg_new(dray_mock_host_instance(from), "dray.shipment.tender_response.v1",
+                           body, strlen(body));
+  dray_status st = edi_x12_descriptor()->process(from_state, m);
+  if (st != DRAY_OK) fail_msg("send: %s", dray_mock_host_last_error(from));
+  h->msg_free(&m);
+  /* the receiver decoded the 990 */
+  pthread_mutex_lock(to_lock);
+  assert_int_equal(dray_mock_host_emitted_count(to), docs_before + 1);
+  const struct dray_host *rh = dray_mock_host_table(to);
+  assert_string_equal(rh->msg_type(dray_mock_host_emitted(to, docs_before)),
+                      "dray.shipment.tender_response.v1");
+  /* peeled in the order they were put on (the receiver logs them) */
+  char want[120];
+  snprintf(want, sizeof(want), "layers %s, MIC", layers);
+  const char *log = dray_mock_host_log_text(to);
+  if (!strstr(log, want)) fail_msg("expected %s in the receiver's log:\n%s", want, log);
+  pthread_mutex_unlock(to_lock);
+  /* the sender saw the MDN: an accepted transport ack */
+  for (int i = 0; i < 200; i++) {
+    pthread_mutex_lock(from_lock);
+    size_t n = dray_mock_host_emitted_count(from);
+    pthread_mutex_unlock(from_lock);
+    if (n > acks_before) break;
+    usleep(20000);
+  }
+  pthread_mutex_lock(from_lock);
+  assert_int_equal(dray_mock_host_emitted_count(from), acks_before + 1);
+  size_t len;
+  const char *ack = h->msg_body(dray_mock_host_emitted(from, acks_before), &len);
+  assert_non_null(strstr(ack, "\"protocol\":\"as2_mdn\""));
+  if (!strstr(ack, "\"status\":\"accepted\"")) fail_msg("MDN: %s", ack);
+  assert_non_null(strstr(ack, "\"signed\":true"));
+  pthread_mutex_unlock(from_lock);
+}
+
+/* Both instances use `layering` (config pairs) for what they send; a
+ * message goes A -> B with mdn_mode, then B -> A with a sync MDN. */
+static void exchange_with(const char *mdn_mode, const char *const *layering,
+                          const char *layers) {
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof(sa));
   sa.sin_family = AF_INET;
@@ -136,45 +186,21 @@ static void exchange(const char *mdn_mode) {
   snprintf(url, sizeof(url), "http://127.0.0.1:%u/as2/recv", info->port);
   snprintf(mdn_url, sizeof(mdn_url), "http://127.0.0.1:%u/as2/send", info->port);
   void *recv_state, *send_state;
-  make_instance(&recv_mh, &recv_state, "recv", "DRAYB", "DRAYA", "b", "a", NULL, "sync", NULL);
+  make_instance(&recv_mh, &recv_state, "recv", "DRAYB", "DRAYA", "b", "a", mdn_url, "sync",
+                NULL, layering);
   make_instance(&send_mh, &send_state, "send", "DRAYA", "DRAYB", "a", "b", url, mdn_mode,
-                mdn_url);
-  const struct dray_host *h = dray_mock_host_table(send_mh);
-  const char *body = "{\"id\":\"SHIP42\",\"tender\":{\"response\":\"accepted\"},\"carrier\":{\"scac\":\"ABCD\"}}";
-  dray_msg *m = h->msg_new(dray_mock_host_instance(send_mh), "dray.shipment.tender_response.v1",
-                           body, strlen(body));
-  dray_status st = edi_x12_descriptor()->process(send_state, m);
-  if (st != DRAY_OK) fail_msg("send: %s", dray_mock_host_last_error(send_mh));
-  /* the receiver decoded the 990 */
-  pthread_mutex_lock(&recv_lock);
-  assert_int_equal(dray_mock_host_emitted_count(recv_mh), 1);
-  const struct dray_host *rh = dray_mock_host_table(recv_mh);
-  assert_string_equal(rh->msg_type(dray_mock_host_emitted(recv_mh, 0)),
-                      "dray.shipment.tender_response.v1");
-  pthread_mutex_unlock(&recv_lock);
-  /* the sender saw the MDN: an accepted transport ack */
-  for (int i = 0; i < 200; i++) {
-    pthread_mutex_lock(&send_lock);
-    size_t n = dray_mock_host_emitted_count(send_mh);
-    pthread_mutex_unlock(&send_lock);
-    if (n) break;
-    usleep(20000);
-  }
-  pthread_mutex_lock(&send_lock);
-  assert_int_equal(dray_mock_host_emitted_count(send_mh), 1);
-  size_t len;
-  const char *ack = h->msg_body(dray_mock_host_emitted(send_mh, 0), &len);
-  assert_non_null(strstr(ack, "\"protocol\":\"as2_mdn\""));
-  assert_non_null(strstr(ack, "\"status\":\"accepted\""));
-  assert_non_null(strstr(ack, "\"signed\":true"));
-  pthread_mutex_unlock(&send_lock);
-  h->msg_free(&m);
+                mdn_url, layering);
+  send_one(send_mh, send_state, &send_lock, recv_mh, &recv_lock, 0, 0, layers);
+  /* and back: the sender's ack and now a decoded 990 */
+  send_one(recv_mh, recv_state, &recv_lock, send_mh, &send_lock, 1, 1, layers);
   MHD_stop_daemon(d);
   edi_x12_descriptor()->destroy(send_state);
   edi_x12_descriptor()->destroy(recv_state);
   dray_mock_host_destroy(&send_mh);
   dray_mock_host_destroy(&recv_mh);
 }
+
+static void exchange(const char *mdn_mode) { exchange_with(mdn_mode, NULL, "encrypted>signed"); }
 
 static void test_two_instances_exchange_a_message_with_a_sync_mdn(void **s) {
   (void)s;
@@ -186,6 +212,53 @@ static void test_two_instances_exchange_a_message_with_an_async_mdn(void **s) {
   (void)s;
   if (!dir[0]) skip();
   exchange("async");
+}
+
+/* compression in every layering, both ways; the MDN's MIC must match
+ * the one the sender computed (RFC 4130 7.3.1 / RFC 5402) */
+static void test_compressed_before_signing_and_encrypted_both_ways(void **s) {
+  (void)s;
+  if (!dir[0]) skip();
+  const char *const l[] = {"as2_compress", "true", NULL};
+  exchange_with("sync", l, "encrypted>signed>compressed");
+}
+
+static void test_compressed_after_signing_and_encrypted_both_ways(void **s) {
+  (void)s;
+  if (!dir[0]) skip();
+  const char *const l[] = {"as2_compress", "true", "as2_compress_order", "after_sign", NULL};
+  exchange_with("sync", l, "encrypted>compressed>signed");
+}
+
+static void test_compressed_before_signing_unencrypted_with_an_async_mdn(void **s) {
+  (void)s;
+  if (!dir[0]) skip();
+  const char *const l[] = {"as2_compress", "true", "as2_encrypt", "false", NULL};
+  exchange_with("async", l, "signed>compressed");
+}
+
+static void test_compressed_after_signing_unencrypted_with_an_async_mdn(void **s) {
+  (void)s;
+  if (!dir[0]) skip();
+  const char *const l[] = {"as2_compress", "true", "as2_compress_order", "after_sign",
+                           "as2_encrypt", "false", NULL};
+  exchange_with("async", l, "compressed>signed");
+}
+
+static void test_compressed_and_encrypted_unsigned_both_ways(void **s) {
+  (void)s;
+  if (!dir[0]) skip();
+  const char *const l[] = {"as2_compress", "true", "as2_sign", "false",
+                           "as2_require_signed", "false", NULL};
+  exchange_with("sync", l, "encrypted>compressed");
+}
+
+static void test_compressed_only_unsigned_unencrypted_both_ways(void **s) {
+  (void)s;
+  if (!dir[0]) skip();
+  const char *const l[] = {"as2_compress", "true", "as2_sign", "false", "as2_encrypt", "false",
+                           "as2_require_signed", "false", NULL};
+  exchange_with("sync", l, "compressed");
 }
 
 static int setup(void **state) {
@@ -218,6 +291,12 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_instances_exchange_a_message_with_a_sync_mdn),
       cmocka_unit_test(test_two_instances_exchange_a_message_with_an_async_mdn),
+      cmocka_unit_test(test_compressed_before_signing_and_encrypted_both_ways),
+      cmocka_unit_test(test_compressed_after_signing_and_encrypted_both_ways),
+      cmocka_unit_test(test_compressed_before_signing_unencrypted_with_an_async_mdn),
+      cmocka_unit_test(test_compressed_after_signing_unencrypted_with_an_async_mdn),
+      cmocka_unit_test(test_compressed_and_encrypted_unsigned_both_ways),
+      cmocka_unit_test(test_compressed_only_unsigned_unencrypted_both_ways),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
