@@ -1,12 +1,12 @@
 #!/bin/sh
 # bench/idoc/run.sh - generates the ORDERS05 IDoc-XML document with
 # ../shared/bench/gen_idoc.py and runs the sap_idoc decode benchmark.
-# Usage: bench/idoc/run.sh [BUILD_DIR] [IDOCS] [REPETITIONS]
+# Usage: bench/idoc/run.sh [BUILD_DIR] [IDOCS] [ROUNDS]
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
 idocs=${2:-2000}
-reps=${3:-5}
+reps=${3:-15}
 gen=$top/../shared/bench/gen_idoc.py
 if [ ! -f "$gen" ]; then
   echo "skipped: $gen not found" >&2

@@ -183,7 +183,7 @@ struct idoc_segment {
   uint32_t line;                 /* source line (flat/XML), 0 if built */
   int32_t parent, first_child, last_child, next_sibling; /* -1 = none */
   int32_t first_value, last_value;
-  uint8_t hlevel; /* SAP level (definition), or depth when unknown */
+  /* 48 bytes: the level is the definition's (def->level), not kept here */
 };
 
 struct idoc_doc {
@@ -192,6 +192,13 @@ struct idoc_doc {
   int32_t first_top, last_top; /* top-level segments */
   uint32_t first_seg, nsegs;   /* range in set->segs, in document order */
   uint32_t line;
+};
+
+/* One block of the set's string arena (strings are appended at used). */
+struct idoc_chunk {
+  struct idoc_chunk *next;
+  size_t used, size;
+  char data[];
 };
 
 typedef struct idoc_set {
@@ -212,6 +219,8 @@ void idoc_set_destroy(idoc_set **self_p);
  * the largest arena chunk): a reader of many documents touches no fresh
  * pages after the first. Everything read from the set before is gone. */
 void idoc_set_reset(idoc_set *set);
+/* Bytes the set holds (arrays and arena, used or not). */
+size_t idoc_set_footprint(const idoc_set *set);
 /* Reserves room for segs segments, values values and `bytes` of strings
  * (decoders size it from the input). 0 or -1. */
 int idoc_set_reserve(idoc_set *set, size_t segs, size_t values,
@@ -233,9 +242,26 @@ int idoc_seg_set(idoc_set *set, int seg, const char *name, const char *val,
  * `name` must outlive the set (a definition's name or an arena copy). */
 int idoc_seg_append(idoc_set *set, int seg, const char *name, const char *val,
                     size_t len);
-/* The same with a value already in the set's arena (NUL-terminated). */
-int idoc_seg_append_owned(idoc_set *set, int seg, const char *name,
-                          const char *copy, size_t len);
+/* The same with a value already in the set's arena (NUL-terminated).
+ * Inline: the XML and flat decoders call it once per field. */
+int idoc_set_grow_values(idoc_set *set);
+static inline int idoc_seg_append_owned(idoc_set *set, int seg,
+                                        const char *name, const char *copy,
+                                        size_t len) {
+  if (set->nvalues == set->values_cap && idoc_set_grow_values(set) < 0)
+    return -1;
+  int idx = (int)set->nvalues++;
+  struct idoc_value *v = &set->values[idx];
+  v->name = name;
+  v->v.p = copy;
+  v->v.len = (uint32_t)len;
+  v->v.next = -1;
+  struct idoc_segment *s = &set->segs[seg];
+  if (s->last_value >= 0) set->values[s->last_value].v.next = idx;
+  else s->first_value = idx;
+  s->last_value = idx;
+  return 0;
+}
 int idoc_seg_setf(idoc_set *set, int seg, const char *name, const char *fmt,
                   ...) __attribute__((format(printf, 4, 5)));
 int idoc_doc_set_dc(idoc_set *set, int doc, int field, const char *val);
@@ -284,11 +310,13 @@ int idoc_flat_encode(const idoc_set *set, const struct idoc_flat_opts *opts,
 /* libxml2 options of the IDoc-XML reader: no network, no DTD loading, no
  * entity expansion beyond the predefined ones; whitespace between
  * elements is dropped by the parser (a field holding only blanks keeps
- * them, and values are right-trimmed anyway). The benchmark's bare reader
- * pass uses the same options. */
+ * them, and values are right-trimmed anyway); line numbers past 65535 are
+ * kept (errors name the real line of a big file). The benchmark's bare
+ * reader pass uses the same options. */
 #define IDOC_XML_PARSE_OPTIONS                                               \
   (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |               \
-   XML_PARSE_COMPACT | XML_PARSE_HUGE | XML_PARSE_NOBLANKS)
+   XML_PARSE_COMPACT | XML_PARSE_HUGE | XML_PARSE_NOBLANKS |                 \
+   XML_PARSE_BIG_LINES)
 
 int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
                     const char *origin, idoc_set *set, struct idoc_err *err);

@@ -54,7 +54,6 @@ static void drop_pending(struct sap_idoc *s) {
 
 void sap_file_cleanup(struct sap_idoc *s) {
   drop_pending(s);
-  idoc_set_destroy(&s->poll_set);
 }
 
 static int read_all(const char *path, char **data, size_t *len) {
@@ -187,13 +186,10 @@ dray_status sap_file_poll(struct sap_idoc *s, int *worked) {
     return DRAY_OK;
   }
   char why[1024] = "";
-  if (!s->poll_set) s->poll_set = idoc_set_new(); /* NULL: a fresh set */
-  dray_status st = sap_idoc_decode_doc(s, s->poll_set, data, len, name,
-                                       collect, s, why, sizeof why);
+  /* the set's memory is kept for the next file (the instance's pool) */
+  dray_status st = sap_idoc_decode_doc(s, data, len, name, collect, s, why,
+                                       sizeof why);
   free(data);
-  /* keep the set's memory for the next file, unless a huge one grew it */
-  if (s->poll_set && s->poll_set->values_cap > (64u << 20) / sizeof(struct idoc_value))
-    idoc_set_destroy(&s->poll_set);
   if (st != DRAY_OK) {
     /* the whole file is refused: nothing of it is emitted */
     drop_pending(s);

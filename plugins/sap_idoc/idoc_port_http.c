@@ -89,8 +89,9 @@ static dray_status inbound(void *state, dray_http_exchange *ex) {
   char err[1024] = "";
   char origin[128];
   snprintf(origin, sizeof origin, "http:%s", h->http_remote_addr(ex));
-  /* handlers run concurrently: each request decodes into its own set */
-  dray_status st = sap_idoc_decode_doc(s, NULL, body ? body : "",
+  /* handlers run concurrently: each request takes its own set from the
+   * instance's pool */
+  dray_status st = sap_idoc_decode_doc(s, body ? body : "",
                                        body ? len : 0, origin, emit_now, &c,
                                        err, sizeof err);
   if (c.worst == DRAY_RETRY) {

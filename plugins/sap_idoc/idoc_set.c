@@ -4,7 +4,6 @@
  * decode allocates a handful of times, not once per field.
  */
 #include <stdarg.h>
-#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +34,6 @@ int idoc_dc_field(const char *name, size_t len) {
   return -1;
 }
 
-struct idoc_chunk {
-  struct idoc_chunk *next;
-  size_t used, size;
-  char data[];
-};
-
 idoc_set *idoc_set_new(void) {
   return calloc(1, sizeof(idoc_set));
 }
@@ -61,21 +54,11 @@ void idoc_set_destroy(idoc_set **self_p) {
   *self_p = NULL;
 }
 
-/* Large arrays: 2 MiB aligned and marked for transparent huge pages, so
- * a big document takes hundreds of page faults instead of tens of
- * thousands. Small ones: plain malloc. The result may be realloc'd. */
-static void *big_alloc(size_t size) {
-#ifdef MADV_HUGEPAGE
-  if (size >= (8u << 20)) {
-    void *p = NULL;
-    size_t rounded = (size + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
-    if (posix_memalign(&p, 2u << 20, rounded) != 0) return NULL;
-    madvise(p, rounded, MADV_HUGEPAGE);
-    return p;
-  }
-#endif
-  return malloc(size);
-}
+/* Large arrays and arena chunks: plain malloc. (They were 2 MiB aligned
+ * and marked MADV_HUGEPAGE; with the kernel's usual defrag=madvise that
+ * makes a page fault compact memory on the spot: a fresh set cost 20-30 %
+ * more, erratically, than with ordinary pages.) */
+static void *big_alloc(size_t size) { return malloc(size); }
 
 static void *reserve(void *old, size_t used, size_t size) {
   if (old) return realloc(old, size);
@@ -123,6 +106,15 @@ void idoc_set_reset(idoc_set *set) {
   set->ndocs = set->nsegs = set->nvalues = 0;
   set->root = NULL;
   set->chunk_hint = 0;
+}
+
+size_t idoc_set_footprint(const idoc_set *set) {
+  size_t n = set->docs_cap * sizeof *set->docs +
+             set->segs_cap * sizeof *set->segs +
+             set->values_cap * sizeof *set->values;
+  for (const struct idoc_chunk *c = set->arena; c; c = c->next)
+    n += sizeof *c + c->size;
+  return n;
 }
 
 const char *idoc_set_strdup(idoc_set *set, const char *s, size_t len) {
@@ -180,10 +172,6 @@ int idoc_set_add_seg(idoc_set *set, int doc, int parent, const char *type,
   s->first_child = s->last_child = s->next_sibling = -1;
   s->first_value = s->last_value = -1;
   s->segnum = d->nsegs + 1;
-  if (def)
-    s->hlevel = def->level;
-  else
-    s->hlevel = (uint8_t)(parent >= 0 ? set->segs[parent].hlevel + 1 : 1);
   if (parent >= 0) {
     struct idoc_segment *p = &set->segs[parent];
     if (p->last_child >= 0) set->segs[p->last_child].next_sibling = idx;
@@ -207,19 +195,8 @@ int idoc_seg_append(idoc_set *set, int seg, const char *name, const char *val,
   return idoc_seg_append_owned(set, seg, name, copy, len);
 }
 
-int idoc_seg_append_owned(idoc_set *set, int seg, const char *name,
-                          const char *copy, size_t len) {
+int idoc_set_grow_values(idoc_set *set) {
   GROW(set->values, set->nvalues, set->values_cap);
-  int idx = (int)set->nvalues++;
-  struct idoc_value *v = &set->values[idx];
-  v->name = name;
-  v->v.p = copy;
-  v->v.len = (uint32_t)len;
-  v->v.next = -1;
-  struct idoc_segment *s = &set->segs[seg];
-  if (s->last_value >= 0) set->values[s->last_value].v.next = idx;
-  else s->first_value = idx;
-  s->last_value = idx;
   return 0;
 }
 

@@ -36,6 +36,33 @@ static size_t unescape_name(const char *in, char *out, size_t cap) {
   return k;
 }
 
+/* Names seen before in this document. The reader's dictionary gives every
+ * occurrence of a name the same pointer, so a lookup is cached by
+ * (context, pointer): the name is not scanned, hashed or compared again.
+ * Only pointers the dictionary owns are cached: they stay valid, and mean
+ * the same name, for the whole read (a freed name's memory could be
+ * reused for another). Direct-mapped; a collision just evicts. */
+#define NCACHE_BITS 11
+#define NCACHE (1u << NCACHE_BITS)
+
+struct field_ent { /* is `name` a field of segment definition `seg`? */
+  const struct idoc_segdef *seg;
+  const xmlChar *name;
+  int f; /* field index, -1: not a field */
+};
+
+struct seg_ent { /* which definition is segment `name` under `parent`? */
+  const struct idoc_type *type;
+  const struct idoc_segdef *parent; /* NULL: top level */
+  const xmlChar *name;
+  const struct idoc_segdef *def; /* NULL: not in the type */
+};
+
+struct name_cache {
+  struct field_ent fcache[NCACHE];
+  struct seg_ent scache[NCACHE];
+};
+
 struct xstate {
   xmlTextReaderPtr r;
   const idoc_registry *reg;
@@ -49,7 +76,80 @@ struct xstate {
   int depth;
   char text[MAX_TEXT]; /* joins a value split over several text nodes */
   char xml_err[400];
+  xmlDictPtr dict; /* the reader's, for the caches */
+  struct name_cache *cache; /* owned; on the heap (56 KiB) */
 };
+
+/* Multiplicative hash, top bits: the dictionary packs names next to each
+ * other, so low pointer bits alone collide. */
+static size_t cache_slot(const void *ctx, const void *name) {
+  uint64_t k = ((uint64_t)(uintptr_t)name ^ ((uint64_t)(uintptr_t)ctx << 17)) *
+               0x9E3779B97F4A7C15ull;
+  return (size_t)(k >> (64 - NCACHE_BITS));
+}
+
+static int cacheable(struct xstate *x, xmlNodePtr node) {
+  if (!x->dict && node->doc) x->dict = node->doc->dict;
+  return x->dict && xmlDictOwns(x->dict, node->name) == 1;
+}
+
+/* An element name as the definitions spell it ("_-" -> "/"), its length
+ * and hash; `buf` holds at least IDOC_NAME_MAX * 2 + 2 bytes. */
+static const char *plain_name(const xmlChar *raw, char *buf, size_t *nlen,
+                              uint32_t *h) {
+  const char *name = (const char *)raw;
+  size_t n = 0;
+  int underscore = 0;
+  uint32_t hash = 2166136261u; /* idoc_name_hash, computed while scanning */
+  for (; raw[n]; n++) {
+    underscore |= raw[n] == '_';
+    hash = (hash ^ (uint8_t)raw[n]) * 16777619u;
+  }
+  if (underscore) {
+    n = unescape_name(name, buf, IDOC_NAME_MAX * 2 + 2);
+    name = buf;
+    hash = idoc_name_hash(name, n);
+  }
+  *nlen = n;
+  *h = hash;
+  return name;
+}
+
+/* Field index of element `node` in segment definition `seg`, or -1. */
+static int field_of(struct xstate *x, const struct idoc_segdef *seg,
+                    xmlNodePtr node) {
+  struct field_ent *e = &x->cache->fcache[cache_slot(seg, node->name)];
+  if (e->name == node->name && e->seg == seg) return e->f;
+  char buf[IDOC_NAME_MAX * 2 + 2];
+  size_t nlen;
+  uint32_t h;
+  const char *name = plain_name(node->name, buf, &nlen, &h);
+  int f = idoc_seg_field_h(seg, name, nlen, h);
+  if (cacheable(x, node)) {
+    e->seg = seg;
+    e->name = node->name;
+    e->f = f;
+  }
+  return f;
+}
+
+/* The definition of segment `name` under the segment defined by `parent`
+ * (NULL: top level; `parent_known` 0: the parent has no definition), or
+ * NULL when the type has none. */
+static const struct idoc_segdef *segdef_of(struct xstate *x,
+                                           const struct idoc_segdef *parent,
+                                           int parent_known, const char *name,
+                                           size_t nlen, uint32_t h) {
+  const struct idoc_segdef *def = idoc_type_seg_h(x->type, name, nlen, h);
+  int parent_def = parent ? parent->index : -1;
+  /* a type defined under several parents: take the one under ours */
+  if (def && parent_known && def->parent != parent_def)
+    for (size_t k = 0; k < x->type->nsegs; k++)
+      if (x->type->segs[k].parent == parent_def &&
+          !strcmp(x->type->segs[k].type, def->type))
+        return &x->type->segs[k];
+  return def;
+}
 
 static void on_xml_error(void *arg, const char *msg,
                          xmlParserSeverities severity,
@@ -84,15 +184,14 @@ static const char *docnum(struct xstate *x) {
  * tag, right-trimmed, straight into the set's arena: *val (NULL when
  * empty) and *vlen. Returns 0; -1 when it holds an element (err set); -2
  * when the reader failed; -3 out of memory. */
-static int read_text(struct xstate *x, const char *field, const char **val,
-                     size_t *vlen) {
+static int read_text(struct xstate *x, xmlNodePtr field_node,
+                     const char *field, const char **val, size_t *vlen) {
   *val = NULL;
   *vlen = 0;
   if (xmlTextReaderIsEmptyElement(x->r)) return 0;
   /* the reader comes back to the field's own node at its end tag: that,
    * not xmlTextReaderNodeType (which scans text for blanks), tells the
    * end apart */
-  xmlNodePtr field_node = xmlTextReaderCurrentNode(x->r);
   int ret;
   const char *acc = NULL;
   size_t alen = 0;
@@ -102,7 +201,27 @@ static int read_text(struct xstate *x, const char *field, const char **val,
     int t = node->type;
     if (t == XML_TEXT_NODE || t == XML_CDATA_SECTION_NODE) {
       const char *v = (const char *)node->content;
-      size_t n = v ? strlen(v) : 0;
+      if (!v) continue;
+      size_t n;
+      if (!acc) {
+        /* the usual case: one short text node, copied once, in one pass
+         * (a byte loop beats strlen + memcpy on a few characters) */
+        struct idoc_chunk *c = x->set->arena;
+        if (c) {
+          char *dst = c->data + c->used;
+          size_t room = c->size - c->used;
+          if (room > MAX_TEXT) room = MAX_TEXT;
+          for (n = 0; n < room && (dst[n] = v[n]) != 0; n++) {
+          }
+          if (n < room) {
+            c->used += n + 1;
+            acc = dst;
+            alen = n;
+            continue;
+          }
+        }
+      }
+      n = strlen(v);
       if (alen + n >= MAX_TEXT) {
         idoc_err_set(x->err, "%s:%u: IDoc %s field %s: value longer than %d "
                      "bytes", x->origin, xline(x), docnum(x), field, MAX_TEXT);
@@ -145,9 +264,8 @@ static int has_segment_attr(xmlTextReaderPtr r) {
   return yes;
 }
 
-static int read_control(struct xstate *x) {
+static int read_control(struct xstate *x, xmlNodePtr dc_node) {
   if (xmlTextReaderIsEmptyElement(x->r)) return 0;
-  xmlNodePtr dc_node = xmlTextReaderCurrentNode(x->r);
   int ret;
   while ((ret = xmlTextReaderRead(x->r)) == 1) {
     xmlNodePtr node = xmlTextReaderCurrentNode(x->r);
@@ -162,7 +280,7 @@ static int read_control(struct xstate *x) {
     }
     const char *v;
     size_t vl;
-    int rc = read_text(x, name, &v, &vl);
+    int rc = read_text(x, node, name, &v, &vl);
     if (rc < 0) return rc;
     if (v) {
       x->set->docs[x->doc].dc[f].p = v;
@@ -199,6 +317,12 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
   }
   struct xstate x;
   memset(&x, 0, sizeof x);
+  x.cache = calloc(1, sizeof *x.cache);
+  if (!x.cache) {
+    xmlFreeTextReader(r);
+    idoc_err_set(err, "%s: out of memory", origin);
+    return -1;
+  }
   x.r = r;
   x.reg = reg;
   x.set = set;
@@ -241,19 +365,23 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       continue;
     }
     const char *raw = (const char *)node->name;
-    char namebuf[IDOC_NAME_MAX * 2 + 2];
-    const char *name = raw;
-    size_t nlen = 0;
-    int underscore = 0;
-    uint32_t h = 2166136261u; /* idoc_name_hash, computed while scanning */
-    for (; raw[nlen]; nlen++) {
-      underscore |= raw[nlen] == '_';
-      h = (h ^ (uint8_t)raw[nlen]) * 16777619u;
-    }
-    if (underscore) {
-      nlen = unescape_name(raw, namebuf, sizeof namebuf);
-      name = namebuf;
-      h = idoc_name_hash(name, nlen);
+    if (level == 2 && x.depth > 0) {
+      /* fast path: a field of the current segment (cached lookup) */
+      int cur = x.stack[x.depth - 1];
+      const struct idoc_segdef *cd = set->segs[cur].def;
+      if (cd && cd->nfields) {
+        int f = field_of(&x, cd, node);
+        if (f >= 0) {
+          const char *v;
+          size_t vl;
+          int c = read_text(&x, node, cd->fields[f].name, &v, &vl);
+          if (c == -3) goto oom;
+          if (c < 0) goto fail;
+          if (v && idoc_seg_append_owned(set, cur, cd->fields[f].name, v, vl) < 0)
+            goto oom;
+          continue;
+        }
+      }
     }
     int empty = xmlTextReaderIsEmptyElement(r);
     if (level == 0) {
@@ -263,8 +391,13 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
         goto out;
       }
       seen_root = 1;
-      set->root = idoc_set_strdup(set, name, nlen);
-      root_type = idoc_registry_find(reg, name);
+      char rootbuf[IDOC_NAME_MAX * 2 + 2];
+      size_t rlen;
+      uint32_t rh;
+      const char *rname = plain_name(node->name, rootbuf, &rlen, &rh);
+      set->root = idoc_set_strdup(set, rname, rlen);
+      if (!set->root) goto oom;
+      root_type = idoc_registry_find(reg, rname);
       if (!empty) {
         level = 1;
         root_node = node;
@@ -272,7 +405,7 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       continue;
     }
     if (level == 1) {
-      if (strcmp(name, "IDOC")) {
+      if (strcmp(raw, "IDOC")) {
         idoc_err_set(err, "%s:%u: expected <IDOC BEGIN=\"1\"> under <%s>, "
                      "found <%s>", origin, xline(&x), set->root, raw);
         goto out;
@@ -289,47 +422,47 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       }
       continue;
     }
-    /* level 2: inside an IDOC */
-    if (x.depth == 0 && !strcmp(name, "EDI_DC40")) {
-      int c = read_control(&x);
+    /* level 2: inside an IDOC ("_-" never occurs in EDI_DC40: the raw
+     * name is compared) */
+    if (x.depth == 0 && !strcmp(raw, "EDI_DC40")) {
+      int c = read_control(&x, node);
       if (c == -3) goto oom;
       if (c < 0) goto fail;
       resolve_type(&x);
       continue;
     }
-    /* fast path: a field of the current segment (hashed lookup) */
-    if (x.depth > 0) {
-      int cur = x.stack[x.depth - 1];
-      const struct idoc_segdef *cd = set->segs[cur].def;
-      if (cd && cd->nfields) {
-        int f = idoc_seg_field_h(cd, name, nlen, h);
-        if (f >= 0) {
-          const char *v;
-          size_t vl;
-          int c = read_text(&x, cd->fields[f].name, &v, &vl);
-          if (c == -3) goto oom;
-          if (c < 0) goto fail;
-          if (v && idoc_seg_append_owned(set, cur, cd->fields[f].name, v, vl) < 0)
-            goto oom;
-          continue;
+    /* the name itself is only needed on a cache miss or for the slow
+     * paths below */
+    char namebuf[IDOC_NAME_MAX * 2 + 2];
+    const char *name = NULL;
+    size_t nlen = 0;
+    uint32_t h = 0;
+    const struct idoc_segdef *def = NULL;
+    if (x.type) {
+      const struct idoc_segdef *pd =
+          x.depth ? x.set->segs[x.stack[x.depth - 1]].def : NULL;
+      int parent_known = x.depth == 0 || pd != NULL;
+      const void *ctx = pd ? (const void *)pd : (const void *)x.type;
+      struct seg_ent *e = &x.cache->scache[cache_slot(ctx, node->name)];
+      if (parent_known && e->name == node->name && e->type == x.type &&
+          e->parent == pd) {
+        def = e->def;
+      } else {
+        name = plain_name(node->name, namebuf, &nlen, &h);
+        def = segdef_of(&x, pd, parent_known, name, nlen, h);
+        if (parent_known && cacheable(&x, node)) {
+          e->type = x.type;
+          e->parent = pd;
+          e->name = node->name;
+          e->def = def;
         }
       }
     }
-    const struct idoc_segdef *def = NULL;
-    if (x.type) {
-      int parent_def = x.depth ? (x.set->segs[x.stack[x.depth - 1]].def
-                                      ? x.set->segs[x.stack[x.depth - 1]].def->index
-                                      : -2)
-                               : -1;
-      def = idoc_type_seg_h(x.type, name, nlen, h);
-      /* a type defined under several parents: take the one under ours */
-      if (def && def->parent != parent_def && parent_def != -2)
-        for (size_t k = 0; k < x.type->nsegs; k++)
-          if (x.type->segs[k].parent == parent_def &&
-              !strcmp(x.type->segs[k].type, def->type)) {
-            def = &x.type->segs[k];
-            break;
-          }
+    if (!name && (!def || !x.type)) name = plain_name(node->name, namebuf, &nlen, &h);
+    if (!name) {
+      /* a defined segment: its definition's spelling */
+      name = def->type;
+      nlen = strlen(name);
     }
     /* not a field of the current segment (the fast path above) */
     int is_segment = x.depth == 0 || def || has_segment_attr(r);
@@ -340,7 +473,7 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
       if (!fname) goto oom;
       const char *v;
       size_t vl;
-      int c = read_text(&x, fname, &v, &vl);
+      int c = read_text(&x, node, fname, &v, &vl);
       if (c == -3) goto oom;
       if (c == 0) {
         if (v && idoc_seg_append_owned(set, cur, fname, v, vl) < 0) goto oom;
@@ -399,7 +532,7 @@ int idoc_xml_decode(const idoc_registry *reg, const char *data, size_t len,
     }
     const char *v;
     size_t vl;
-    int c = read_text(&x, fname, &v, &vl);
+    int c = read_text(&x, node, fname, &v, &vl);
     if (c == -3) goto oom;
     if (c < 0) goto fail; /* -1 set err; -2: the reader failed */
     if (v && idoc_seg_append_owned(set, cur, fname, v, vl) < 0) goto oom;
@@ -424,6 +557,7 @@ oom:
   idoc_err_set(err, "%s: out of memory", origin);
 out:
   xmlFreeTextReader(r);
+  free(x.cache);
   return rc;
 }
 

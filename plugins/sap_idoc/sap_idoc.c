@@ -136,14 +136,45 @@ static int skip_ws(const char *d, size_t len) {
   return i < len && d[i] == '<';
 }
 
-dray_status sap_idoc_decode_doc(struct sap_idoc *s, idoc_set *reuse,
-                                const char *data, size_t len,
-                                const char *origin, sap_msg_sink sink,
-                                void *ctx, char *errbuf, size_t errsize) {
+idoc_set *sap_set_take(struct sap_idoc *s) {
+  idoc_set *set = NULL;
+  pthread_mutex_lock(&s->lock);
+  if (s->npool) {
+    set = s->pool[--s->npool];
+    s->pool_bytes -= idoc_set_footprint(set);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return set ? set : idoc_set_new();
+}
+
+void sap_set_give(struct sap_idoc *s, idoc_set **set_p) {
+  idoc_set *set = *set_p;
+  *set_p = NULL;
+  if (!set) return;
+  idoc_set_reset(set); /* also frees all arena chunks but the largest */
+  size_t bytes = idoc_set_footprint(set);
+  pthread_mutex_lock(&s->lock);
+  if (s->npool < SAP_SET_POOL && s->pool_bytes + bytes <= SAP_SET_POOL_BYTES) {
+    s->pool[s->npool++] = set;
+    s->pool_bytes += bytes;
+    set = NULL;
+  }
+  pthread_mutex_unlock(&s->lock);
+  idoc_set_destroy(&set);
+}
+
+void sap_set_pool_free(struct sap_idoc *s) {
+  while (s->npool) idoc_set_destroy(&s->pool[--s->npool]);
+  s->pool_bytes = 0;
+}
+
+dray_status sap_idoc_decode_doc(struct sap_idoc *s, const char *data,
+                                size_t len, const char *origin,
+                                sap_msg_sink sink, void *ctx, char *errbuf,
+                                size_t errsize) {
   struct idoc_err err = {""};
-  idoc_set *set = reuse;
-  if (set) idoc_set_reset(set);
-  else if (!(set = idoc_set_new())) return DRAY_RETRY;
+  idoc_set *set = sap_set_take(s);
+  if (!set) return DRAY_RETRY;
   dray_status st = DRAY_OK;
   int xml = skip_ws(data, len);
   int rc = xml ? idoc_xml_decode(s->reg, data, len, origin, set, &err)
@@ -159,7 +190,7 @@ dray_status sap_idoc_decode_doc(struct sap_idoc *s, idoc_set *reuse,
     s->host->set_error(s->inst, "%s", err.msg);
     if (errbuf) snprintf(errbuf, errsize, "%s", err.msg);
     s->host->counter_add(s->inst, "idocs_rejected", 1);
-    if (!reuse) idoc_set_destroy(&set);
+    sap_set_give(s, &set);
     return DRAY_REJECT;
   }
   struct decode_ctx c = {s, set, origin, sink, ctx, 0};
@@ -181,7 +212,7 @@ dray_status sap_idoc_decode_doc(struct sap_idoc *s, idoc_set *reuse,
     s->host->set_error(s->inst, "%s", first);
     if (errbuf) snprintf(errbuf, errsize, "%s", first);
   }
-  if (!reuse) idoc_set_destroy(&set);
+  sap_set_give(s, &set);
   return st;
 }
 
@@ -197,7 +228,7 @@ static dray_status sap_decode(void *state, const void *input, size_t len,
                               const char *origin, dray_batch *out) {
   struct sap_idoc *s = state;
   void *pair[2] = {(void *)s->host, out};
-  return sap_idoc_decode_doc(s, NULL, input, len, origin ? origin : "input",
+  return sap_idoc_decode_doc(s, input, len, origin ? origin : "input",
                              batch_sink, pair, NULL, 0);
 }
 
@@ -406,6 +437,7 @@ static void sap_destroy(void *state) {
   if (!s) return;
   sap_outbox_destroy(&s->outbox);
   sap_file_cleanup(s);
+  sap_set_pool_free(s);
   idoc_registry_destroy(&s->reg);
   pthread_mutex_destroy(&s->lock);
   free(s);

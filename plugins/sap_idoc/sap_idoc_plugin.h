@@ -13,6 +13,11 @@
 
 struct sap_outbox;
 
+/* At most this many idle sets are kept, holding at most
+ * SAP_SET_POOL_BYTES together (a bigger document's set is freed). */
+#define SAP_SET_POOL 4
+#define SAP_SET_POOL_BYTES ((size_t)256 << 20)
+
 struct sap_idoc {
   const struct dray_host *host;
   dray_instance *inst;
@@ -33,7 +38,11 @@ struct sap_idoc {
   dray_msg **pending;
   size_t npending, pending_next;
   char current[NAME_MAX + 1];
-  idoc_set *poll_set; /* reused by the file port between files */
+  /* Idle IDoc sets, reused by every decode (file port, HTTP port, codec
+   * decode): the first touch of fresh pages costs a large part of an XML
+   * decode. Guarded by `lock`. */
+  idoc_set *pool[SAP_SET_POOL];
+  size_t npool, pool_bytes;
 
   /* toward SAP */
   char mandt[4];
@@ -56,13 +65,20 @@ struct sap_idoc {
  * it and maps every IDoc. Each canonical message goes to `sink` (which
  * takes ownership) as a dray_msg with its headers set. Returns DRAY_OK, or
  * DRAY_REJECT with the error set and copied to errbuf (messages already
- * handed over stay). `reuse`: a set to empty and decode into (its memory
- * is kept between documents), or NULL for a fresh one. */
+ * handed over stay). The IDocs are decoded into a set taken from the
+ * instance's pool (its memory kept between documents) and given back.
+ * Safe to call from several threads. */
 typedef int (*sap_msg_sink)(void *ctx, dray_msg **msg);
-dray_status sap_idoc_decode_doc(struct sap_idoc *s, idoc_set *reuse,
-                                const char *data, size_t len,
-                                const char *origin, sap_msg_sink sink,
-                                void *ctx, char *errbuf, size_t errsize);
+dray_status sap_idoc_decode_doc(struct sap_idoc *s, const char *data,
+                                size_t len, const char *origin,
+                                sap_msg_sink sink, void *ctx, char *errbuf,
+                                size_t errsize);
+/* The pool: take returns an empty set (NULL when out of memory); give
+ * keeps it for the next decode, or frees it when the pool is full or the
+ * set is too big. */
+idoc_set *sap_set_take(struct sap_idoc *s);
+void sap_set_give(struct sap_idoc *s, idoc_set **set_p);
+void sap_set_pool_free(struct sap_idoc *s);
 /* Builds the native form (per `format`) of one canonical message into a
  * malloc'd buffer. DRAY_OK; DRAY_REJECT with the error set on bad input;
  * *skipped = 1 (and DRAY_OK) when the message is not relevant to the ERP.

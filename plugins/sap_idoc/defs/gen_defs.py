@@ -22,7 +22,6 @@ HEAD_OVERRIDES = {("DELVRY07", "E1EDL20"): ("M", 1, 1),
                   ("SHPMNT05", "E1EDT20"): ("M", 1, 1)}
 MANDATORY_FIELDS = {("SYSTAT01", "E1STATS"): {"STATUS"},
                     ("ALEAUD01", "E1STATE"): {"STATUS"},
-                    ("ALEAUD01", "E1ADHDR"): {"MESTYP"},
                     ("SHPMNT05", "E1EDT20"): {"TKNUM"}}
 NUMC_FIELDS = {"LOGDAT": "DATS", "LOGTIM": "TIMS"}
 
@@ -30,7 +29,20 @@ NUMC_FIELDS = {"LOGDAT": "DATS", "LOGTIM": "TIMS"}
 # SHPMNT05: shipment header E1EDT20 with its deadlines (E1EDT10), control
 # (E1EDT18), partners (E1ADRM4), stages (E1EDK33 with stage points E1ADRM6),
 # handling units (E1EDT37/E1EDT44) and deliveries (E1EDL20 ... as in
-# DELVRY07, reduced to the segments Dray maps).
+# DELVRY07, reduced to the segments Dray maps). A segment written ": ="
+# has the fields IDOC-SEGMENTS.md documents for the same definition name
+# (E2EDL20004, E2ADRM1001, E2EDT13001, E2EDL24007, E2EDL41000: one layout
+# whichever type uses it).
+# SYSTAT01: E1STATS in the order and lengths of SAP's E2STATS documentation
+# (help.sap.com, "E2STATS - EDI Status Record": ... SEGFLD/10, STAPA1-4/20,
+# REFINT, REFGRP, REFMES, ARCKEY, STATYP last), then the fields release 4.0
+# appended to status segments (as SAP documents for ALEAUD01's E1STATE:
+# STAMQU, STAMID, STAMNO and STAPA1_LNG..STAPA4_LNG; later segment versions
+# only append).
+# ALEAUD01: SAP's "Segments of Audit IDoc ALEAUD01": E1ADHDR MESTYP/6 (left
+# empty for message types without a 6-character name, so not mandatory),
+# MESTYP_LNG/30; E1STATE with the 4.0 fields; E1PRTOB with LOGSYS between
+# DOCNUM and OBJTYPE.
 EXTRA = """
 ## SHPMNT05
 ```
@@ -52,19 +64,19 @@ group 1
     E1EDT37 (E2EDT37005) L02 M 1..1: EXIDV/20 TARAG/17 GWEIT/3 BRGEW/17 NTGEW/17 MAGEW/17 GWEIM/3 BTVOL/17 NTVOL/17 MAVOL/17 VOLEM/3 TAVOL/17 VOLET/3 VEGR2/5 VEGR1/5 VEGR3/5 VHILM/18 VEGR4/5 LAENG/15 VEGR5/5 BREIT/15 HOEHE/15 MEABM/3 INHALT/40 VHART/4 MAGRV/4 LADLG/8 LADEH/3 FARZT/4 FAREH/3 ENTFE/8 EHENT/3 VELTP/1 EXIDV2/20 LANDT/3 LANDF/3 NAMEF/35 NAMBE/35 VHILM_KU/22 VEBEZ/40 SMGKN/1 KDMAT35/35 SORTL/10 ERNAM/12 GEWFX/1 ERLKZ/1 EXIDA/1
     E1EDT44 (E2EDT44001) L03 O 1..9999999999: VELIN/1 VBELN/10 POSNR/6 EXIDV/20 VEMNG/17 VEMEH/3 MATNR/18 KDMAT/35 CHARG/10 WERKS/4 LGORT/4
   group 6
-    E1EDL20 (E2EDL20004) L02 M 1..1: VBELN/10 VSTEL/4 VKORG/4 LSTEL/2 VKBUR/4 LGNUM/3 ABLAD/25 INCO1/3 INCO2/28 ROUTE/6 VSBED/2 BTGEW/17 NTGEW/15 GEWEI/3 VOLUM/15 VOLEH/3 ANZPK/5 BOLNR/35 TRATY/4 TRAID/20 XABLN/10 LIFEX/35 PARID/35 PODAT/8 POTIM/6
+    E1EDL20 (E2EDL20004) L02 M 1..1: =
     group 7
-      E1ADRM1 (E2ADRM1001) L03 M 1..1: PARTNER_Q/3 ADDRESS_T/1 PARTNER_ID/17 JURISDIC/17 LANGUAGE/2 FORMOFADDR/15 NAME1/40 NAME2/40 NAME3/40 NAME4/40 NAME_TEXT/50 NAME_CO/40 LOCATION/40 BUILDING/10 FLOOR/10 ROOM/10 STREET1/40 STREET2/40 STREET3/40 HOUSE_SUPL/4 HOUSE_RANG/10 POSTL_COD1/10 POSTL_COD3/10 POSTL_AREA/15 CITY1/40 CITY2/40 POSTL_PBOX/10 POSTL_COD2/10 POSTL_CITY/40 TELEPHONE1/30 TELEPHONE2/30 TELEFAX/30 TELEX/30 E_MAIL/70 COUNTRY1/3 COUNTRY2/3 REGION/3 COUNTY_COD/3 COUNTY_TXT/25 TZCODE/6 TZDESC/35
+      E1ADRM1 (E2ADRM1001) L03 M 1..1: =
     group 8
-      E1EDT13 (E2EDT13001) L03 M 1..1: QUALF/3 VSTZW/4 VSTZW_BEZ/20 NTANF/8 NTANZ/6 NTEND/8 NTENZ/6 TZONE_BEG/6 ISDD/8 ISDZ/6 IEDD/8 IEDZ/6 TZONE_END/6
+      E1EDT13 (E2EDT13001) L03 M 1..1: =
     group 9
-      E1EDL24 (E2EDL24007) L03 M 1..1: POSNR/6 MATNR/18 MATWA/18 ARKTX/40 ORKTX/40 SUGRD/4 SUDRU/1 MATKL/9 WERKS/4 LGORT/4 CHARG/10 KDMAT/22 LFIMG/15 VRKME/3 LGMNG/15 MEINS/3 NTGEW/15 BRGEW/15 GEWEI/3 VOLUM/15 VOLEH/3
-      E1EDL41 (E2EDL41000) L04 O 1..99: QUALI/3 BSTNR/35 BSTDT/8 BSARK/4 IHREZ/12 POSEX/6
+      E1EDL24 (E2EDL24007) L03 M 1..1: =
+      E1EDL41 (E2EDL41000) L04 O 1..99: =
 ```
 
 ## SYSTAT01
 ```
-E1STATS (E2STATS002) L01 M 1..9999999999: TABNAM/10 MANDT/3 DOCNUM/16 LOGDAT/8 LOGTIM/6 STATUS/2 UNAME/12 REPID/30 ROUTID/30 STACOD/8 STATXT/70 SEGNUM/6 SEGFLD/30 RVPLD/1 STAMQU/3 STAMID/20 STAMNO/3 STATYP/1 STAPA1/50 STAPA2/50 STAPA3/50 STAPA4/50 REFINT/14 REFGRP/14 REFMES/14 ARCKEY/70
+E1STATS (E2STATS002) L01 M 1..9999999999: TABNAM/10 MANDT/3 DOCNUM/16 LOGDAT/8 LOGTIM/6 STATUS/2 UNAME/12 REPID/8 ROUTID/30 STACOD/8 STATXT/70 SEGNUM/6 SEGFLD/10 STAPA1/20 STAPA2/20 STAPA3/20 STAPA4/20 REFINT/14 REFGRP/14 REFMES/14 ARCKEY/70 STATYP/1 STAMQU/3 STAMID/20 STAMNO/3 STAPA1_LNG/50 STAPA2_LNG/50 STAPA3_LNG/50 STAPA4_LNG/50
 ```
 
 ## ALEAUD01
@@ -73,7 +85,7 @@ group 1
   E1ADHDR (E2ADHDR) L01 M 1..1: MESTYP/6 MESCOD/3 MESFCT/3 MESTYP_LNG/30
   group 2
     E1STATE (E2STATE001) L02 M 1..1: DOCNUM/16 STATUS/2 STACOD/8 STATXT/70 STAPA1/20 STAPA2/20 STAPA3/20 STAPA4/20 STATYP/1 STAMQU/3 STAMID/20 STAMNO/3 STAPA1_LNG/50 STAPA2_LNG/50 STAPA3_LNG/50 STAPA4_LNG/50
-    E1PRTOB (E2PRTOB) L03 O 1..1: DOCNUM/16 OBJTYPE/10 OBJKEY/70
+    E1PRTOB (E2PRTOB) L03 O 1..1: DOCNUM/16 LOGSYS/10 OBJTYPE/10 OBJKEY/70
 ```
 """
 
@@ -103,7 +115,10 @@ def parse(text):
         m = SEG_RE.match(line)
         if not m:
             raise SystemExit("cannot parse: " + line[:80])
-        fields = [f.split("/") for f in m.group(8).split()]
+        if m.group(8).strip() == "=":
+            fields = "="  # as documented for the same definition name
+        else:
+            fields = [f.split("/") for f in m.group(8).split()]
         types[cur].append(("seg", len(m.group(1)) // 2, m.group(2), m.group(3),
                            int(m.group(4)), m.group(5), int(m.group(6)),
                            int(m.group(7)), fields))
@@ -157,10 +172,29 @@ def emit(name, items, out):
         f.write("\n".join(lines) + "\n")
 
 
+def resolve_shared(types, extra):
+    """A segment written "=" takes the fields SAP documents for the same
+    definition name in another type (a segment definition has one layout,
+    whichever IDoc type uses it)."""
+    known = {}
+    for items in types.values():
+        for it in items:
+            if it[0] == "seg" and it[8] != "=":
+                known.setdefault(it[3], it[8])
+    for name, items in extra.items():
+        for i, it in enumerate(items):
+            if it[0] == "seg" and it[8] == "=":
+                if it[3] not in known:
+                    raise SystemExit("%s %s: no documented %s" % (name, it[2], it[3]))
+                items[i] = it[:8] + (known[it[3]],)
+
+
 def main():
     src, out = sys.argv[1], sys.argv[2]
     types = parse(open(src, encoding="utf-8").read())
-    types.update(parse(EXTRA))
+    extra = parse(EXTRA)
+    resolve_shared(types, extra)
+    types.update(extra)
     for name in ("ORDERS05", "DELVRY07", "INVOIC02", "SHPMNT05", "SYSTAT01", "ALEAUD01"):
         emit(name, types[name], out)
         print("wrote", name)

@@ -275,6 +275,46 @@ static void test_decode_shpmnt05_turns_stages_into_ordered_stops(void **st) {
   fx_free(&f);
 }
 
+/* Decodes reuse the instance's sets (their memory kept between
+ * documents): a document decoded after others, good or refused, must come
+ * out exactly as on a fresh instance. */
+static char *decode_body(struct fx *f, const char *doc, const char *origin,
+                         dray_status want) {
+  dray_batch *out = dray_mock_batch_new();
+  dray_status s = f->p->decode(f->state, doc, strlen(doc), origin, out);
+  assert_int_equal(s, want);
+  char *body = NULL;
+  if (want == DRAY_OK) {
+    size_t len;
+    const char *b = f->h->msg_body(dray_mock_batch_get(out, 0), &len);
+    body = strndup(b, len);
+  }
+  dray_mock_batch_destroy(&out);
+  return body;
+}
+
+static void test_a_document_decoded_after_others_carries_nothing_of_them(void **st) {
+  (void)st;
+  struct fx fresh, used;
+  fx_new(&fresh, NULL);
+  fx_new(&used, NULL);
+  char *want = decode_body(&fresh, shpmnt_xml, "s.xml", DRAY_OK);
+  free(decode_body(&used, delvry_xml, "d.xml", DRAY_OK));
+  /* refused half-way, after some of its segments were decoded */
+  char broken[2048];
+  snprintf(broken, sizeof broken, "%.*s<E1EDK33 SEGMENT=\"1\"><NOPE>1</NOPE>",
+           (int)(strstr(shpmnt_xml, "<E1EDL20") - shpmnt_xml), shpmnt_xml);
+  assert_null(decode_body(&used, broken, "b.xml", DRAY_REJECT));
+  for (int i = 0; i < 3; i++) {
+    char *got = decode_body(&used, shpmnt_xml, "s.xml", DRAY_OK);
+    assert_string_equal(got, want);
+    free(got);
+  }
+  free(want);
+  fx_free(&fresh);
+  fx_free(&used);
+}
+
 static void test_decode_systat01_gives_one_ack_per_status_record(void **st) {
   (void)st;
   struct fx f;
@@ -896,6 +936,7 @@ int main(void) {
       cmocka_unit_test(test_decode_delvry07_gives_a_shipment_with_handling_units),
       cmocka_unit_test(test_decode_shpmnt05_turns_stages_into_ordered_stops),
       cmocka_unit_test(test_decode_systat01_gives_one_ack_per_status_record),
+      cmocka_unit_test(test_a_document_decoded_after_others_carries_nothing_of_them),
       cmocka_unit_test(test_encode_invoice_writes_invoic02_that_decodes_back),
       cmocka_unit_test(test_milestones_become_shipment_status_only_when_sap_tracks_them),
       cmocka_unit_test(test_acks_of_sap_idocs_go_back_as_systat01_and_aleaud01),
