@@ -22,6 +22,10 @@
 
 struct dray__feeder;
 
+/* Backlog spools smaller than this are opened at once, larger ones by the
+ * feeder's thread after the start. */
+#define DRAY__FEEDER_OPEN_NOW_BYTES (64ull << 20)
+
 struct dray__feeder_hooks {
   void *ctx;
   /* Hands one record of spool `from` to the destination, waiting for room
@@ -35,26 +39,31 @@ struct dray__feeder_hooks {
   int (*stopping)(void *ctx);
 };
 
-/* Opens (and recovers) the backlog spool of destination `dest` (borrowed
- * name) under `dir` with `opt` (dir and name are set here). The backlog
- * starts on if the spool holds records or `backlog` is set (while the
- * start-up replay runs, new messages queue behind it). NULL with the
- * reason in err. */
+/* A feeder for destination `dest` (borrowed name) whose backlog spool is
+ * in `dir`, with `opt` (dir and name are set here). Its thread opens (and
+ * recovers) the spool, so a large backlog does not delay the start; until
+ * then dray__feeder_append answers -EBUSY. The backlog starts on unless the
+ * spool is open and empty and there is no start-up replay to wait for
+ * (`behind_replay`), and stays on until the spool is open, the replay done
+ * (dray__feeder_go) and nothing is queued, so new messages queue behind
+ * what is there. NULL with the reason in err. */
 struct dray__feeder *dray__feeder_new(const char *dir, const char *dest,
-                                      const struct dray__spool_options *opt, int backlog,
+                                      const struct dray__spool_options *opt, int behind_replay,
                                       const struct dray__feeder_hooks *hooks, char *err,
                                       size_t err_size);
-/* Starts its thread (after the start-up replay). 0 or -1. */
+/* Starts its thread: it opens the spool, then waits for dray__feeder_go
+ * (after the start-up replay) to feed. 0 or -1. */
 int dray__feeder_start(struct dray__feeder *f);
+void dray__feeder_go(struct dray__feeder *f);
 /* Nonzero while a backlog waits: new durable messages must queue. */
 int dray__feeder_backlog(struct dray__feeder *f);
 /* Appends records (journal records naming this destination) durably,
- * as dray__spool_append_many. */
+ * as dray__spool_append_many; -EBUSY while the spool is being opened. */
 int dray__feeder_append(struct dray__feeder *f, const struct dray__spool_rec *recs, size_t n);
 /* A record was appended: the backlog is on. Call it before the accept
  * lock is released. */
 void dray__feeder_announce(struct dray__feeder *f);
-/* The backlog spool, for status and dead-letter replays. */
+/* The backlog spool once open (NULL before), for status. */
 dray__spool *dray__feeder_spool(struct dray__feeder *f);
 /* Stops and joins the thread; what is still queued stays on disk. */
 void dray__feeder_stop(struct dray__feeder *f);

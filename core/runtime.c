@@ -386,6 +386,12 @@ static dray_status journal_append(struct dray__runtime *rt, struct dray_instance
     host->set_error(from, "a message is larger than the journal's record limit");
     return DRAY_REJECT;
   }
+  if (rc == -EBUSY) {
+    host->set_error(from, "a destination's backlog is being opened after the start: "
+                          "backpressure");
+    dray__metric_add(from->name, "backpressure_backlog_opening", 1);
+    return DRAY_RETRY;
+  }
   if (!atomic_exchange(&rt->journal_failed, 1)) {
     dray__log(DRAY_LOG_ERROR, NULL,
               "journal write failed (%s): no more messages are acknowledged; stopping",
@@ -717,11 +723,8 @@ static void *replay_main(void *arg) {
     dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
                r.count, r.bad ? " (some records unreadable: see above)" : "");
   atomic_store(&rt->replaying, 0);
-  if (atomic_load(&rt->stopping)) return NULL;
   for (size_t i = 0; i < rt->instance_count; i++)
-    if (rt->feeders[i] && dray__feeder_start(rt->feeders[i]) != 0)
-      dray__error("%s: cannot start the journal feeder; its backlog waits for a restart",
-                  rt->instances[i]->name);
+    if (rt->feeders[i]) dray__feeder_go(rt->feeders[i]);
   return NULL;
 }
 
@@ -756,10 +759,11 @@ static int feeders_new(struct dray__runtime *rt, char *err, size_t err_size) {
     if (!rt->instances[i]->pipeline) continue;
     char dir[4096], why[512];
     snprintf(dir, sizeof dir, "%s/backlog/%s", s->data_dir, rt->instances[i]->name);
-    rt->feeders[i] = dray__feeder_new(dir, rt->instances[i]->name, &o,
-                                      rt->at_open.records > 0, &hooks, why, sizeof why);
-    if (!rt->feeders[i]) {
-      snprintf(err, err_size, "backlog of %s: %s", rt->instances[i]->name, why);
+    rt->feeders[i] = dray__feeder_new(dir, rt->instances[i]->name, &o, rt->at_open.records > 0,
+                                      &hooks, why, sizeof why);
+    if (!rt->feeders[i] || dray__feeder_start(rt->feeders[i]) != 0) {
+      snprintf(err, err_size, "backlog of %s: %s", rt->instances[i]->name,
+               rt->feeders[i] ? "cannot start its thread" : why);
       return -1;
     }
   }

@@ -1,8 +1,10 @@
 /* fill_journal.c - writes N journal records of ~1 KiB (as `dray run`
- * would for messages from instance SOURCE) into DATA_DIR/journal, for
- * the restart-to-ready benchmark.
+ * would for messages from instance SOURCE) into DATA_DIR/journal, or,
+ * with DEST, into the backlog spool of destination DEST
+ * (DATA_DIR/backlog/DEST, records naming DEST), for the restart-to-ready
+ * benchmark.
  *
- *   fill_journal DATA_DIR SOURCE N
+ *   fill_journal DATA_DIR SOURCE N [DEST]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,15 +14,19 @@
 #include "spool.h"
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: fill_journal DATA_DIR SOURCE N\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: fill_journal DATA_DIR SOURCE N [DEST]\n");
     return 2;
   }
   char dir[4096], err[512], body[1024];
-  snprintf(dir, sizeof dir, "%s/journal", argv[1]);
+  const char *dest = argc == 5 ? argv[4] : NULL;
+  if (dest)
+    snprintf(dir, sizeof dir, "%s/backlog/%s", argv[1], dest);
+  else
+    snprintf(dir, sizeof dir, "%s/journal", argv[1]);
   long n = atol(argv[3]);
-  struct dray__spool_options o = {.dir = dir, .name = "journal", .durable = 1,
-                                  .segment_bytes = 64u << 20};
+  struct dray__spool_options o = {.dir = dir, .name = dest ? "backlog" : "journal",
+                                  .durable = 1, .segment_bytes = 64u << 20};
   dray__spool *s = dray__spool_open(&o, err, sizeof err);
   if (!s) {
     fprintf(stderr, "%s\n", err);
@@ -42,7 +48,7 @@ int main(int argc, char **argv) {
       dray_msg *m = dray__msg_new("dray://restart/gen", "dray.test.item.v1", body, (size_t)blen);
       dray__msg_set_header(m, "id", id);
       dray__buf_init(&bufs[k]);
-      dray__journal_encode(&bufs[k], argv[2], NULL, 0, m);
+      dray__journal_encode(&bufs[k], argv[2], dest ? &dest : NULL, dest ? 1 : 0, m);
       recs[k] = (struct dray__spool_rec){bufs[k].data, (uint32_t)bufs[k].len};
       dray__msg_free(&m);
     }
