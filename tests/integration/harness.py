@@ -57,11 +57,18 @@ class Site:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(WRAPPER + [DRAY, "run", "-c", self.path],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        atexit.register(self._kill_if_left, self.proc)  # a failed test leaves no process behind
         wait_for(lambda: re.search(ready, self.text()) or self.proc.poll() is not None,
                  what="dray to start")
         if self.proc.poll() is not None:
             raise AssertionError("dray exited at start:\n" + self.text())
         return self
+
+    @staticmethod
+    def _kill_if_left(proc):
+        if proc.poll() is None:
+            proc.kill()  # our own child, by its pid
+            proc.wait()
 
     def text(self):
         with open(self.log_path) as f:
