@@ -32,7 +32,8 @@
 # DELIVERY=durable (default: journaled, fdatasync'ed before the source's
 # emit returns) or DELIVERY=memory (the memory delivery class);
 # BATCH=256 (default) messages per emit_batch, BATCH=1 emits one by one;
-# THREADS=1 (default) emitting threads in bench_gen, each with its own keys.
+# THREADS=1 (default) emitting threads in bench_gen, each with its own keys;
+# QUEUE_CAPACITY=N sets the destinations' lane capacity (default 1024).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,6 +109,7 @@ write_site() {
     for d in "$@"; do
       echo "  $d:"
       echo "    plugin: bench_count"
+      if [ -n "${QUEUE_CAPACITY:-}" ]; then echo "    queue_capacity: $QUEUE_CAPACITY"; fi
       echo "    config:"
       echo "      expected: $count"
       echo "      body_bytes: $body_bytes"
