@@ -4,6 +4,7 @@ import json
 import re
 import os
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -159,6 +160,32 @@ routes:
         # stuck one's backlog began and unfinished there at the stop, come twice
         self.assertLessEqual(len(site.lines("fine.log")) - 500, 3,
                              "the healthy one does not get the stuck one's backlog again")
+
+    @unittest.skipIf(SLOW > 1, "64 MiB of backlog is too slow to deliver under valgrind")
+    def test_a_large_backlog_is_opened_after_the_start_and_delivered(self):
+        fill = os.environ.get("DRAY_FILL_JOURNAL", "")
+        if not os.access(fill, os.X_OK):
+            self.skipTest("DRAY_FILL_JOURNAL (build/bench/restart/fill_journal) not built")
+        site = Site("""
+site: it
+data_dir: data
+instances:
+  gen: { plugin: testkit }
+  sink: { plugin: testkit, queue_capacity: 4096, config: { log_file: sink.log } }
+routes:
+  - { from: gen, to: sink }
+""")
+        count = 64000  # about 74 MiB: above the size opened before the start
+        subprocess.run([fill, site.p("data"), "gen", str(count), "sink"], check=True,
+                       stdout=subprocess.DEVNULL)
+        site.start()
+        self.assertNotIn("backlog of 64000", site.text().split("running")[0],
+                         "a large backlog is not recovered before the start")
+        wait_for(lambda: len(site.lines("sink.log")) >= count, timeout=120,
+                 what="the backlog's 64000 messages")
+        self.assertEqual(site.stop(), 0)
+        self.assertIn("sink: backlog of 64000 messages on disk to deliver", site.text())
+        self.assertEqual(len({r[3] for r in site.lines("sink.log")}), count)
 
     def test_a_full_lane_of_the_memory_class_pushes_back_and_never_drops(self):
         site = Site(self.FULL_LANE_SITE.replace("COUNT", "3000").replace("DELAY", "0")
