@@ -5,6 +5,7 @@
  * fixtures parse and the MDN signed with an expired certificate fails
  * with a clear error. Skips when the openssl command is missing. */
 #include "x12_test_util.h"
+#include "as2_test_util.h"
 
 #include <sys/stat.h>
 #include <time.h>
@@ -20,16 +21,6 @@
 const struct dray_plugin *edi_x12_descriptor(void);
 
 static char dir[64];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  return system(cmd);
-}
 
 static char *slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -58,18 +49,7 @@ static int setup(void **state) {
   snprintf(dir, sizeof(dir), "/tmp/edi_x12_as2_XXXXXX");
   if (!mkdtemp(dir)) return -1;
   /* our identity, the partner's, and a stranger's */
-  for (const char *who = "dray partner stranger"; *who;) {
-    char name[16];
-    size_t n = strcspn(who, " ");
-    snprintf(name, sizeof(name), "%.*s", (int)n, who);
-    if (sh("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout %s.key -out %s.pem "
-           "-days 30 -subj /CN=%s >/dev/null 2>&1",
-           dir, name, name, name) != 0)
-      return -1;
-    who += n;
-    while (*who == ' ') who++;
-  }
-  return 0;
+  return as2_test_identities(dir, "dray partner stranger");
 }
 
 static int teardown(void **state) {

@@ -9,6 +9,7 @@
  * `openssl cms` inside or outside the compression, with the RFC 5402 MIC.
  * Tests needing openssl or python3 skip when they are missing. */
 #include "x12_test_util.h"
+#include "as2_test_util.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,16 +27,6 @@ const struct dray_plugin *edi_x12_descriptor(void);
 
 static char dir[64];
 static int have_openssl, have_python;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  return system(cmd);
-}
 
 static char *slurp(const char *name, size_t *len) {
   char p[256];
@@ -86,19 +77,7 @@ static int setup(void **state) {
   have_python = system("python3 -c 'import zlib' >/dev/null 2>&1") == 0 && getenv("AS2_ZIP_GEN");
   snprintf(dir, sizeof(dir), "/tmp/edi_x12_as2zip_XXXXXX");
   if (!mkdtemp(dir)) return -1;
-  if (have_openssl)
-    for (const char *who = "dray partner"; *who;) {
-      char name[16];
-      size_t n = strcspn(who, " ");
-      snprintf(name, sizeof(name), "%.*s", (int)n, who);
-      if (sh("cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout %s.key -out %s.pem "
-             "-days 30 -subj /CN=%s >/dev/null 2>&1",
-             dir, name, name, name) != 0)
-        return -1;
-      who += n;
-      while (*who == ' ') who++;
-    }
-  return 0;
+  return have_openssl ? as2_test_identities(dir, "dray partner") : 0;
 }
 
 static int teardown(void **state) {
