@@ -6,6 +6,7 @@
  * reference is dropped with dray__msg_free. A message shared by several
  * references must not be modified. */
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +42,15 @@ dray_msg *dray__msg_ref(dray_msg *msg) {
   return msg;
 }
 
-/* Attribute blocks inside the message's own allocation are not freed on
- * their own. */
+/* Whether p lies in the message's own allocation (its first attributes,
+ * the slack for later ones, and the body given to dray__msg_new): such
+ * parts are not freed on their own. */
+static int in_block(const dray_msg *msg, const char *p) {
+  return msg->arena_lo && p >= msg->arena_lo && p < msg->arena_hi;
+}
+
 static void free_attr(const dray_msg *msg, char *name) {
-  if (!(msg->arena_lo && name >= msg->arena_lo && name < msg->arena_hi)) free(name);
+  if (!in_block(msg, name)) free(name);
 }
 
 void dray__msg_free(dray_msg **msg_p) {
@@ -55,7 +61,7 @@ void dray__msg_free(dray_msg **msg_p) {
     return;
   for (size_t i = 0; i < msg->attr_count; i++) free_attr(msg, msg->attrs[i].name);
   if (!msg->attrs_inline) free(msg->attrs);
-  free(msg->body);
+  if (!in_block(msg, msg->body)) free(msg->body);
   free(msg);
 }
 
@@ -69,11 +75,18 @@ const char *dray__msg_header(const dray_msg *msg, const char *name) {
   return NULL;
 }
 
-/* name and value in one block: one allocation per attribute. */
-static int attr_block(const char *name, const char *value, char **n, char **v) {
+/* name and value in one block: taken from the slack of the message's own
+ * allocation while it lasts (the attributes a source adds after msg_new),
+ * else one allocation per attribute. */
+static int attr_block(dray_msg *msg, const char *name, const char *value, char **n, char **v) {
   size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
-  char *b = malloc(nl + vl);
-  if (!b) return -1;
+  char *b;
+  if (msg->slack && (size_t)(msg->slack_end - msg->slack) >= nl + vl) {
+    b = msg->slack;
+    msg->slack += nl + vl;
+  } else if (!(b = malloc(nl + vl))) {
+    return -1;
+  }
   memcpy(b, name, nl);
   memcpy(b + nl, value, vl);
   *n = b;
@@ -92,7 +105,7 @@ static int set_attr(dray_msg *msg, const char *name, const char *value) {
       return 0;
     }
     char *n, *v;
-    if (attr_block(name, value, &n, &v) != 0) return -1;
+    if (attr_block(msg, name, value, &n, &v) != 0) return -1;
     free_attr(msg, msg->attrs[i].name);
     msg->attrs[i].name = n;
     msg->attrs[i].value = v;
@@ -114,7 +127,7 @@ static int set_attr(dray_msg *msg, const char *name, const char *value) {
     msg->attr_cap = cap;
   }
   char *n, *v;
-  if (attr_block(name, value, &n, &v) != 0) return -1;
+  if (attr_block(msg, name, value, &n, &v) != 0) return -1;
   msg->attrs[msg->attr_count].name = n;
   msg->attrs[msg->attr_count].value = v;
   msg->attr_count++;
@@ -142,14 +155,17 @@ int dray__msg_set_body(dray_msg *msg, const char *json, size_t len) {
   if (!copy) return -1;
   memcpy(copy, json, len);
   copy[len] = '\0';
-  free(msg->body);
+  if (!in_block(msg, msg->body)) free(msg->body);
   msg->body = copy;
   msg->body_len = len;
   return 0;
 }
 
-/* One allocation for the message, its attribute array and its first seven
- * attributes; the body is the second. The hot path of every source. */
+/* One allocation for the message, its attribute array, its first seven
+ * attributes, room for a few more (partition key, idempotency key, ...)
+ * and the body. The hot path of every source: one malloc, and one free in
+ * the worker that delivers it, instead of one per part. */
+#define MSG_SLACK 192
 dray_msg *dray__msg_new(const char *source, const char *type,
                         const char *json, size_t json_len) {
   if (!source || !type || !*type) return NULL;
@@ -163,8 +179,13 @@ dray_msg *dray__msg_new(const char *source, const char *type,
       {"time", now}, {"recordedtime", now}, {"datacontenttype", "application/json"}};
   size_t strings = 0;
   for (int i = 0; i < 7; i++) strings += strlen(pairs[i][0]) + strlen(pairs[i][1]) + 2;
+  if ((!json && json_len) || json_len > SIZE_MAX / 2) return NULL;
+  if (!json || json_len == 0) {
+    json = "null";
+    json_len = 4;
+  }
   size_t head = sizeof(dray_msg) + DRAY__MSG_INLINE_ATTRS * sizeof(struct dray__attr);
-  char *block = malloc(head + strings);
+  char *block = malloc(head + strings + MSG_SLACK + json_len + 1);
   if (!block) return NULL;
   dray_msg *msg = (dray_msg *)(void *)block;
   memset(msg, 0, sizeof *msg);
@@ -174,7 +195,7 @@ dray_msg *dray__msg_new(const char *source, const char *type,
   msg->attr_cap = DRAY__MSG_INLINE_ATTRS;
   char *p = block + head;
   msg->arena_lo = p;
-  msg->arena_hi = p + strings;
+  msg->arena_hi = p + strings + MSG_SLACK + json_len + 1;
   for (int i = 0; i < 7; i++) {
     size_t nl = strlen(pairs[i][0]) + 1, vl = strlen(pairs[i][1]) + 1;
     msg->attrs[i].name = memcpy(p, pairs[i][0], nl);
@@ -182,10 +203,11 @@ dray_msg *dray__msg_new(const char *source, const char *type,
     p += nl + vl;
   }
   msg->attr_count = 7;
-  if (dray__msg_set_body(msg, json, json_len) != 0) {
-    dray__msg_free(&msg);
-    return NULL;
-  }
+  msg->slack = p;
+  msg->slack_end = p + MSG_SLACK;
+  msg->body = memcpy(msg->slack_end, json, json_len);
+  msg->body[json_len] = '\0';
+  msg->body_len = json_len;
   msg->minted_id = 1;
   return msg;
 }

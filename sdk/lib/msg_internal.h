@@ -31,7 +31,8 @@ struct dray_msg {
    * DRAY__MSG_INLINE_ATTRS and its first attributes in one block: those
    * are not freed one by one (see message.c). */
   int attrs_inline;
-  const char *arena_lo, *arena_hi;
+  const char *arena_lo, *arena_hi; /* that block's strings, slack and body */
+  char *slack, *slack_end;         /* its unused room for later attributes */
 };
 
 #define DRAY__MSG_INLINE_ATTRS 12

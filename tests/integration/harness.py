@@ -100,6 +100,8 @@ class Site:
     def lines(self, name):
         try:
             with open(self.p(name)) as f:
-                return [l.split() for l in f.read().splitlines() if l]
+                text = f.read()
+            # a line still being written (read while dray appends) is not one yet
+            return [l.split() for l in text[:text.rfind("\n") + 1].splitlines() if l]
         except FileNotFoundError:
             return []
