@@ -770,6 +770,26 @@ static int feeders_new(struct dray__runtime *rt, char *err, size_t err_size) {
   return 0;
 }
 
+/* A backlog left by a destination instance the site no longer has is
+ * not delivered anywhere: said at start, never dropped silently. */
+static void warn_orphan_backlogs(struct dray__runtime *rt) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/backlog", rt->site->data_dir);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    long i = find_instance(rt, e->d_name);
+    if (i < 0 || !rt->instances[i]->pipeline)
+      dray__warn("%s/%s: the backlog of an instance this site no longer has as a destination; "
+                 "whatever is still queued there waits until it is configured again "
+                 "(remove the folder once it is not wanted)",
+                 dir, e->d_name);
+  }
+  closedir(d);
+}
+
 static int replay_start(struct dray__runtime *rt, char *err, size_t err_size) {
   atomic_store(&rt->replaying, 1);
   if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
@@ -854,6 +874,7 @@ static int runtime_open(struct dray__runtime *rt, char *err, size_t err_size) {
    * restart; then the listener and the pollers. */
   dray__spool_stats(rt->journal, &rt->at_open);
   if (feeders_new(rt, err, err_size) != 0) return -1;
+  warn_orphan_backlogs(rt);
   for (size_t i = 0; i < rt->instance_count; i++)
     if (dray__instance_start(rt->instances[i], err, err_size) != 0) return -1;
   for (size_t i = 0; i < rt->instance_count; i++)

@@ -160,6 +160,12 @@ routes:
         # stuck one's backlog began and unfinished there at the stop, come twice
         self.assertLessEqual(len(site.lines("fine.log")) - 500, 3,
                              "the healthy one does not get the stuck one's backlog again")
+        # a backlog whose destination left the site is said at start, not dropped silently
+        site.write(site.config.replace("to: [stuck, fine]", "to: [fine]")
+                   .replace("  stuck: { plugin: testkit, queue_capacity: 2, config: { log_file: stuck.log, delay_ms: 0 } }\n", ""))
+        site.start()
+        self.assertEqual(site.stop(), 0)
+        self.assertRegex(site.text(), r"backlog/stuck: the backlog of an instance this site no longer has")
 
     @unittest.skipIf(SLOW > 1, "64 MiB of backlog is too slow to deliver under valgrind")
     def test_a_large_backlog_is_opened_after_the_start_and_delivered(self):
