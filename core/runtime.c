@@ -922,10 +922,10 @@ static size_t runtime_close(struct dray__runtime *rt) {
   }
   if (rt->replay_thread_running) pthread_join(rt->replay_thread, NULL);
   rt->replay_thread_running = 0;
+  /* the feeders stop now; their spools close after the lanes, whose
+   * deliveries release records in them */
   for (size_t i = 0; rt->feeders && i < rt->instance_count; i++)
-    dray__feeder_destroy(&rt->feeders[i]);
-  free(rt->feeders);
-  rt->feeders = NULL;
+    dray__feeder_stop(rt->feeders[i]);
   if (rt->http) dray__http_destroy(&rt->http);
   /* Pure sources stop now; instances that also receive stop after the
    * drain, since process() is valid only before stop(). */
@@ -953,6 +953,10 @@ static size_t runtime_close(struct dray__runtime *rt) {
     dray__instance_destroy(&rt->instances[i]);
     dray__pipeline_destroy(&pl);
   }
+  for (size_t i = 0; rt->feeders && i < rt->instance_count; i++)
+    dray__feeder_destroy(&rt->feeders[i]);
+  free(rt->feeders);
+  rt->feeders = NULL;
   free(rt->instances);
   rt->instances = NULL;
   rt->instance_count = 0;
