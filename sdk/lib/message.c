@@ -406,41 +406,70 @@ static int get_u32(struct reader *r, size_t *v) {
   return 0;
 }
 
+/* One allocation, as dray__msg_new: the packed form bounds every string,
+ * so the message, its attributes and its body fit in one block sized from
+ * it (the journal replays and the backlog feeders unpack every message). */
 dray_msg *dray__msg_unpack(const void *data, size_t len, char *err,
                            size_t err_size) {
   struct reader r = {data, len};
   const unsigned char *magic, *name, *value;
   size_t count, n, v;
-  dray_msg *msg = NULL;
   if (take(&r, 4, &magic) != 0 || memcmp(magic, "DRM1", 4) != 0) {
     snprintf(err, err_size, "packed message: bad magic");
     return NULL;
   }
-  if (get_u16(&r, &count) != 0) goto truncated;
-  if (!(msg = dray__msg_create())) {
+  if (get_u16(&r, &count) != 0) {
+    snprintf(err, err_size, "packed message: truncated at byte %zu", len - r.left);
+    return NULL;
+  }
+  size_t cap = count > DRAY__MSG_INLINE_ATTRS ? count : DRAY__MSG_INLINE_ATTRS;
+  size_t head = sizeof(dray_msg) + cap * sizeof(struct dray__attr);
+  /* every name and value and the body come from the input, plus their
+   * NULs, plus "null" for an empty body */
+  size_t strings = len + 2 * count + 8;
+  char *block = malloc(head + strings + MSG_SLACK);
+  if (!block) {
     snprintf(err, err_size, "out of memory");
     return NULL;
   }
+  dray_msg *msg = (dray_msg *)(void *)block;
+  memset(msg, 0, sizeof *msg);
+  atomic_init(&msg->refs, 1);
+  msg->attrs = (struct dray__attr *)(void *)(block + sizeof(dray_msg));
+  msg->attrs_inline = 1;
+  msg->attr_cap = cap;
+  char *p = block + head;
+  msg->arena_lo = p;
+  msg->arena_hi = p + strings + MSG_SLACK;
   for (size_t i = 0; i < count; i++) {
     if (get_u16(&r, &n) != 0 || take(&r, n, &name) != 0 ||
         get_u32(&r, &v) != 0 || take(&r, v, &value) != 0)
       goto truncated;
-    char *k = strndup((const char *)name, n), *val = strndup((const char *)value, v);
-    int bad = !k || !val || strlen(k) != n || strlen(val) != v ||
-              !dray__attr_name_valid(k) || strcmp(k, "data") == 0 ||
-              set_attr(msg, k, val) != 0;
-    free(k);
-    free(val);
+    char *k = memcpy(p, name, n);
+    k[n] = '\0';
+    char *val = memcpy(p + n + 1, value, v);
+    val[v] = '\0';
+    int bad = memchr(name, 0, n) || memchr(value, 0, v) || !dray__attr_name_valid(k) ||
+              strcmp(k, "data") == 0 || dray__msg_header(msg, k) != NULL;
     if (bad) {
       snprintf(err, err_size, "packed message: attribute %zu is invalid", i);
       goto fail;
     }
+    msg->attrs[msg->attr_count].name = k;
+    msg->attrs[msg->attr_count].value = val;
+    msg->attr_count++;
+    p += n + v + 2;
   }
   if (get_u32(&r, &n) != 0 || take(&r, n, &value) != 0) goto truncated;
-  if (dray__msg_set_body(msg, (const char *)value, n) != 0) {
-    snprintf(err, err_size, "out of memory");
-    goto fail;
+  if (n == 0) {
+    value = (const unsigned char *)"null";
+    n = 4;
   }
+  msg->body = memcpy(p, value, n);
+  msg->body[n] = '\0';
+  msg->body_len = n;
+  msg->slack = p + n + 1;
+  msg->slack_end = (char *)msg->arena_hi;
   if (r.left != 0) {
     snprintf(err, err_size, "packed message: %zu trailing bytes", r.left);
     goto fail;
@@ -449,6 +478,7 @@ dray_msg *dray__msg_unpack(const void *data, size_t len, char *err,
 truncated:
   snprintf(err, err_size, "packed message: truncated at byte %zu", len - r.left);
 fail:
+  msg->body = NULL; /* in the block: nothing of it is freed on its own */
   dray__msg_free(&msg);
   return NULL;
 }

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -116,8 +117,60 @@ static void test_pack_unpack_round_trips_and_refuses_truncation(void **s) {
   dray__msg_free(&m);
 }
 
+/* Messages live in one block with room for later attributes; past that
+ * room, attributes and a new body still work and are freed on their own. */
+static void test_attributes_beyond_the_blocks_room_and_a_new_body_work(void **s) {
+  (void)s;
+  dray_msg *m = dray__msg_new("dray://t/src", "dray.order.created.v1", "{\"a\":1}", 7);
+  char name[16], value[64];
+  for (int i = 0; i < 20; i++) { /* beyond the slack and the inline array */
+    snprintf(name, sizeof name, "ext%d", i);
+    snprintf(value, sizeof value, "value-%d-padded-to-be-longer-than-usual", i);
+    assert_int_equal(dray__msg_set_header(m, name, value), 0);
+  }
+  assert_int_equal(dray__msg_set_header(m, "ext3", "changed"), 0);
+  assert_string_equal(dray__msg_header(m, "ext3"), "changed");
+  assert_string_equal(dray__msg_header(m, "ext19"), "value-19-padded-to-be-longer-than-usual");
+  assert_int_equal(dray__msg_set_body(m, "{\"b\":2}", 7), 0);
+  assert_string_equal(dray__msg_body(m, NULL), "{\"b\":2}");
+  dray_buf buf;
+  dray__buf_init(&buf);
+  assert_int_equal(dray__msg_pack(m, &buf), 0);
+  char err[256];
+  dray_msg *back = dray__msg_unpack(buf.data, buf.len, err, sizeof err);
+  assert_non_null(back);
+  assert_string_equal(dray__msg_header(back, "ext19"), "value-19-padded-to-be-longer-than-usual");
+  assert_int_equal(dray__msg_set_header(back, "partitionkey", "P-1"), 0); /* unpacked: room too */
+  assert_string_equal(dray__msg_header(back, "partitionkey"), "P-1");
+  dray__msg_free(&back);
+  dray__buf_release(&buf);
+  dray__msg_free(&m);
+}
+
+static void test_unpack_refuses_a_repeated_attribute(void **s) {
+  (void)s;
+  /* "DRM1", 2 attributes both named "id", empty body */
+  const unsigned char packed[] = {'D', 'R', 'M', '1', 2, 0,
+                                  2, 0, 'i', 'd', 1, 0, 0, 0, 'x',
+                                  2, 0, 'i', 'd', 1, 0, 0, 0, 'y',
+                                  0, 0, 0, 0};
+  char err[256];
+  assert_null(dray__msg_unpack(packed, sizeof packed, err, sizeof err));
+  assert_string_equal(err, "packed message: attribute 1 is invalid");
+  /* the same with one attribute reads, and an empty body is "null" */
+  const unsigned char one[] = {'D', 'R', 'M', '1', 1, 0, 2, 0, 'i', 'd', 1, 0, 0, 0, 'x',
+                               0, 0, 0, 0};
+  dray_msg *m = dray__msg_unpack(one, sizeof one, err, sizeof err);
+  assert_non_null(m);
+  assert_string_equal(dray__msg_header(m, "id"), "x");
+  assert_string_equal(dray__msg_body(m, NULL), "null");
+  dray__msg_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_attributes_beyond_the_blocks_room_and_a_new_body_work),
+      cmocka_unit_test(test_unpack_refuses_a_repeated_attribute),
       cmocka_unit_test(test_ulids_are_unique_sorted_and_crockford),
       cmocka_unit_test(test_new_message_has_the_cloudevents_attributes),
       cmocka_unit_test(test_serialize_then_parse_round_trips),
