@@ -51,7 +51,7 @@ struct dray__pipeline {
 void dray__delivery_done(struct dray__delivery *d) {
   if (atomic_fetch_sub(&d->remaining, 1) != 1) return;
   if (d->finished && !atomic_load(&d->abandoned)) d->finished(d, d->ctx);
-  dray__msg_free(&d->msg);
+  dray__msg_free_later(&d->msg); /* freed by an accepting thread (msg_internal.h) */
   free(d);
 }
 

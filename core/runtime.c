@@ -503,6 +503,7 @@ dray_status dray__runtime_accept_batch(struct dray__runtime *rt, struct dray_ins
     free(queue);
     return DRAY_RETRY;
   }
+  dray__msg_free_pending(); /* what the workers finished, freed where it was made */
   pthread_rwlock_rdlock(&rt->route_lock);
   /* Everything up to the first refusal goes in, in order: once a message
    * of the batch waits in the journal for a destination, the later ones
@@ -953,6 +954,7 @@ static size_t runtime_close(struct dray__runtime *rt) {
     dray__instance_destroy(&rt->instances[i]);
     dray__pipeline_destroy(&pl);
   }
+  dray__msg_free_pending();
   for (size_t i = 0; rt->feeders && i < rt->instance_count; i++)
     dray__feeder_destroy(&rt->feeders[i]);
   free(rt->feeders);
@@ -1113,6 +1115,7 @@ int dray__run(const char *config_path) {
     struct timespec tick = {0, 200000000};
     if (++ticks % 5 == 0) dray__status_write(&rt, status_path);
     serve_requests(&rt);
+    dray__msg_free_pending(); /* when the sources are quiet */
     int sig = sigtimedwait(&sigs, NULL, &tick);
     if (sig == SIGHUP) {
       runtime_reload(&rt, config_path);

@@ -53,16 +53,46 @@ static void free_attr(const dray_msg *msg, char *name) {
   if (!in_block(msg, name)) free(name);
 }
 
+static void msg_destroy(dray_msg *msg) {
+  for (size_t i = 0; i < msg->attr_count; i++) free_attr(msg, msg->attrs[i].name);
+  if (!msg->attrs_inline) free(msg->attrs);
+  if (!in_block(msg, msg->body)) free(msg->body);
+  free(msg);
+}
+
 void dray__msg_free(dray_msg **msg_p) {
   if (!msg_p || !*msg_p) return;
   dray_msg *msg = *msg_p;
   *msg_p = NULL;
   if (atomic_fetch_sub_explicit(&msg->refs, 1, memory_order_acq_rel) != 1)
     return;
-  for (size_t i = 0; i < msg->attr_count; i++) free_attr(msg, msg->attrs[i].name);
-  if (!msg->attrs_inline) free(msg->attrs);
-  if (!in_block(msg, msg->body)) free(msg->body);
-  free(msg);
+  msg_destroy(msg);
+}
+
+/* Messages whose last reference went in a delivery worker, waiting to be
+ * freed by a thread that allocates them (a lock-free stack). */
+static _Atomic(dray_msg *) freed_later;
+
+void dray__msg_free_later(dray_msg **msg_p) {
+  if (!msg_p || !*msg_p) return;
+  dray_msg *msg = *msg_p;
+  *msg_p = NULL;
+  if (atomic_fetch_sub_explicit(&msg->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  dray_msg *head = atomic_load_explicit(&freed_later, memory_order_relaxed);
+  do {
+    msg->next_freed = head;
+  } while (!atomic_compare_exchange_weak_explicit(&freed_later, &head, msg,
+                                                  memory_order_release, memory_order_relaxed));
+}
+
+void dray__msg_free_pending(void) {
+  dray_msg *msg = atomic_exchange_explicit(&freed_later, NULL, memory_order_acquire);
+  while (msg) {
+    dray_msg *next = msg->next_freed;
+    msg_destroy(msg);
+    msg = next;
+  }
 }
 
 const char *dray__msg_header(const dray_msg *msg, const char *name) {

@@ -33,6 +33,7 @@ struct dray_msg {
   int attrs_inline;
   const char *arena_lo, *arena_hi; /* that block's strings, slack and body */
   char *slack, *slack_end;         /* its unused room for later attributes */
+  struct dray_msg *next_freed;     /* dray__msg_free_later's stack */
 };
 
 #define DRAY__MSG_INLINE_ATTRS 12
@@ -68,6 +69,13 @@ dray_msg *dray__msg_clone(const dray_msg *msg);
 /* Adds a reference (fan-out); each reference is released by msg_free. */
 dray_msg *dray__msg_ref(dray_msg *msg);
 void dray__msg_free(dray_msg **msg_p);
+/* Drops a reference like dray__msg_free, but the last one only queues the
+ * message; dray__msg_free_pending frees what is queued. The runtime's
+ * delivery workers drop messages this way and the accepting threads free
+ * them: glibc frees fastest in the thread (arena) that allocated, and a
+ * worker freeing a source's blocks contends with that source's mallocs. */
+void dray__msg_free_later(dray_msg **msg_p);
+void dray__msg_free_pending(void);
 const char *dray__msg_header(const dray_msg *msg, const char *name);
 int dray__msg_set_header(dray_msg *msg, const char *name, const char *value);
 const char *dray__msg_body(const dray_msg *msg, size_t *len);
