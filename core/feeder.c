@@ -29,7 +29,7 @@ struct dray__feeder {
   pthread_cond_t cv;
   pthread_t thread;
   int running;
-  size_t fed, bad;
+  size_t fed; /* records handed over (whether a scan made progress) */
 };
 
 static int open_spool(struct dray__feeder *f, char *err, size_t err_size);
@@ -119,7 +119,6 @@ static int feed_one(void *ctx, uint64_t seq, const void *data, uint32_t len) {
     /* CRC-valid but not ours: never silently skipped */
     dray__error("%s: backlog record %llu cannot be read (%s); left in the spool", f->dest,
                 (unsigned long long)seq, why);
-    f->bad++;
     return 0;
   }
   if (f->hooks.deliver(f->hooks.ctx, f->spool, seq, &rec) == 0) f->fed++;

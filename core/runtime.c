@@ -66,7 +66,6 @@ struct dray__runtime {
   struct dray__spool_stats at_open; /* the journal before any source started */
   uint64_t spool_cap;               /* max_disk_bytes of the journal and each backlog */
   atomic_uint_least64_t backlog_queued; /* messages queued in backlogs since start */
-  atomic_int replaying;                 /* the start-up replay runs */
   pthread_t replay_thread;
   int replay_thread_running;
   atomic_int stopping;
@@ -723,7 +722,6 @@ static void *replay_main(void *arg) {
   if (r.count || r.bad)
     dray__info("journal: %zu messages not finished before the last stop are delivered again%s",
                r.count, r.bad ? " (some records unreadable: see above)" : "");
-  atomic_store(&rt->replaying, 0);
   for (size_t i = 0; i < rt->instance_count; i++)
     if (rt->feeders[i]) dray__feeder_go(rt->feeders[i]);
   return NULL;
@@ -792,7 +790,6 @@ static void warn_orphan_backlogs(struct dray__runtime *rt) {
 }
 
 static int replay_start(struct dray__runtime *rt, char *err, size_t err_size) {
-  atomic_store(&rt->replaying, 1);
   if (pthread_create(&rt->replay_thread, NULL, replay_main, rt) != 0) {
     snprintf(err, err_size, "cannot start the journal replay");
     return -1;
