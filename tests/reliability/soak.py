@@ -1,6 +1,7 @@
 """The long reliability run (docs/RELIABILITY.md): overload at about ten
 times a destination's capacity for a fixed time, watching the runtime's
-memory and journal stay under their caps and the oracle stay clean.
+memory, the journal and the destination's backlog stay under their caps
+and the oracle stay clean.
 The 1,000 kill -9 cycles are test_crash.py with DRAY_KILL_CYCLES=1000.
 
     python3 tests/reliability/soak.py BUILD_DIR MINUTES
@@ -44,9 +45,9 @@ def rss_kb(pid):
     return 0
 
 
-def disk_bytes(path):
-    return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path)
-               if f.endswith(".seg"))
+def disk_bytes(*paths):
+    return sum(os.path.getsize(os.path.join(path, f)) for path in paths if os.path.isdir(path)
+               for f in os.listdir(path) if f.endswith(".seg"))
 
 
 def main():
@@ -58,7 +59,8 @@ def main():
     while time.monotonic() - started < minutes * 60:
         time.sleep(5)
         peak_rss = max(peak_rss, rss_kb(site.proc.pid))
-        peak_disk = max(peak_disk, disk_bytes(site.p("data", "journal")))
+        peak_disk = max(peak_disk, disk_bytes(site.p("data", "journal"),
+                                              site.p("data", "backlog", "sink")))
     stopped_at = verdict(site.p("oracle"))
     code = site.stop(timeout=60)
     # drain what is left: a source with nothing new, the journal replayed
@@ -73,8 +75,8 @@ def main():
     print(f"overload for {minutes:g} min: offered and acknowledged {stopped_at['acked']} "
           f"({stopped_at['acked'] / elapsed:.0f}/s accepted), delivered during the run "
           f"{stopped_at['delivered']} ({stopped_at['delivered'] / elapsed:.0f}/s)")
-    print(f"peak RSS {peak_rss / 1024:.1f} MiB, peak journal {peak_disk / 2**20:.1f} MiB "
-          f"(cap 256 MiB), first stop exit {code}")
+    print(f"peak RSS {peak_rss / 1024:.1f} MiB, peak journal + backlog {peak_disk / 2**20:.1f} MiB "
+          f"(cap 256 MiB each), first stop exit {code}")
     print(f"oracle after draining: lost {v['lost_count']}, phantom {len(v['phantom'])}, "
           f"mismatch {v['mismatch']}, deliveries {v['deliveries']} for {v['delivered']} messages")
     ok = v["lost_count"] == 0 and not v["phantom"] and v["mismatch"] == 0 and code == 0
