@@ -1277,6 +1277,26 @@ static long long n2_minor(const char *raw, int *ok) {
   return *ok ? strtoll(raw, NULL, 10) : 0;
 }
 
+/* What an inbound invoice (210 or 810) gets whatever its segments said:
+ * the set's ST02 as id and number when no invoice number came, type,
+ * status and direction, the currency, and the group's date (GS04) when no
+ * issue date came. */
+static void invoice_header(const struct walk *w, xj *o, const char *num, const char *currency) {
+  if (!num[0]) {
+    put_s(o, "id", w->env->set->st02);
+    put_s(o, "number", w->env->set->st02);
+  }
+  put_s(o, "type", "invoice");
+  put_s(o, "status", "received");
+  put_s(o, "direction", "payable");
+  put_s(o, "currency", currency);
+  if (!xj_get(o, "issue_date", NULL)) {
+    char gd[16];
+    fmt_date(w->env->group->gs04, gd, sizeof(gd));
+    put_s(o, "issue_date", gd[0] ? gd : "1970-01-01");
+  }
+}
+
 static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
   char num[64] = "", ship[64] = "", po[64] = "", buf[64], cur[8];
   const char *currency = currency_of(w, cur, sizeof(cur));
@@ -1352,19 +1372,7 @@ static int map_210(const struct walk *w, x12_emit_fn emit, void *ctx) {
         jadd(o, "lading_qty", xj_int(atoi(n)));
     }
   }
-  if (!num[0]) {
-    put_s(o, "id", w->env->set->st02);
-    put_s(o, "number", w->env->set->st02);
-  }
-  put_s(o, "type", "invoice");
-  put_s(o, "status", "received");
-  put_s(o, "direction", "payable");
-  put_s(o, "currency", currency);
-  if (!xj_get(o, "issue_date", NULL)) {
-    char gd[16];
-    fmt_date(w->env->group->gs04, gd, sizeof(gd));
-    put_s(o, "issue_date", gd[0] ? gd : "1970-01-01");
-  }
+  invoice_header(w, o, num, currency);
   long long payable = have_b307 ? b307 : have_l305 ? l305 : sum;
   xj *t = xj_object();
   jadd(t, "net_minor", xj_int(have_l305 ? l305 : sum));
@@ -1477,19 +1485,7 @@ static int map_810(const struct walk *w, x12_emit_fn emit, void *ctx) {
       tds = n2_minor(str(w, i, 1, buf, sizeof(buf)), &have_tds);
     }
   }
-  if (!num[0]) {
-    put_s(o, "id", w->env->set->st02);
-    put_s(o, "number", w->env->set->st02);
-  }
-  put_s(o, "type", "invoice");
-  put_s(o, "status", "received");
-  put_s(o, "direction", "payable");
-  put_s(o, "currency", currency);
-  if (!xj_get(o, "issue_date", NULL)) {
-    char gd[16];
-    fmt_date(w->env->group->gs04, gd, sizeof(gd));
-    put_s(o, "issue_date", gd[0] ? gd : "1970-01-01");
-  }
+  invoice_header(w, o, num, currency);
   xj *t = xj_object();
   jadd(t, "net_minor", xj_int(sum + sac));
   jadd(t, "payable_minor",
